@@ -1,0 +1,64 @@
+"""Name → implementation registries extended by Python entry points.
+
+Built-ins register in code; third-party packages declare entry points in a group such as
+``ede.transforms`` and are loaded the first time a registry is looked up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
+from typing import Generic, TypeVar
+
+from enterprise_data_engineering.errors import ConfigError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A registry of ``T`` by name, filled by built-ins and by one entry-point group."""
+
+    def __init__(self, group: str, kind: str, loader: Callable[[], None] | None = None) -> None:
+        self.group = group
+        self.kind = kind
+        self._items: dict[str, T] = {}
+        self._loader = loader
+        self._loaded = False
+
+    def register(self, name: str, item: T) -> T:
+        """Register ``item`` under ``name`` (a later registration replaces an earlier one)."""
+        self._items[name] = item
+        return item
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        if self._loader is not None:
+            self._loader()
+        for ep in entry_points(group=self.group):
+            try:
+                item = ep.load()
+            except Exception as exc:  # a broken plugin must say which one it is
+                raise ConfigError(
+                    f"cannot load {self.kind} `{ep.name}` from entry point `{ep.value}`: {exc}"
+                ) from exc
+            self._items.setdefault(ep.name, item)
+        # Only now: a broken plugin fails every lookup, never silently disappears.
+        self._loaded = True
+
+    def get(self, name: str) -> T | None:
+        """The item registered as ``name``, or ``None``."""
+        self._load()
+        return self._items.get(name)
+
+    def names(self) -> list[str]:
+        """All registered names, sorted."""
+        self._load()
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())

@@ -1,0 +1,320 @@
+"""The embedded engine: DuckDB in-process.
+
+DuckDB runs with a memory limit and a temporary directory of its own, so inputs larger than
+memory spill to disk instead of failing. Sources are read through DuckDB's Python readers
+(no SQL text is assembled); every other statement is a SQLGlot expression rendered in
+DuckDB's dialect. Driver errors are translated into the most specific `EdeError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlglot import exp
+
+from enterprise_data_engineering.engines.base import (
+    Column,
+    Engine,
+    EngineSettings,
+    ReadRequest,
+    WriteRequest,
+)
+from enterprise_data_engineering.errors import (
+    ConfigError,
+    DependencyError,
+    EdeError,
+    EdeRuntimeError,
+    PermissionDeniedError,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: spec option name → DuckDB ``read_csv`` keyword (engine-neutral names first)
+_CSV_OPTIONS = {
+    "header": "header",
+    "delimiter": "sep",
+    "sep": "sep",
+    "quote": "quotechar",
+    "escape": "escapechar",
+    "null_value": "na_values",
+    "nullstr": "na_values",
+    "encoding": "encoding",
+    "skip_rows": "skiprows",
+    "date_format": "date_format",
+    "timestamp_format": "timestamp_format",
+    "all_varchar": "all_varchar",
+    "compression": "compression",
+}
+_EXTENSIONS = {
+    "csv": (".csv", ".csv.gz", ".tsv", ".txt"),
+    "parquet": (".parquet",),
+    "json": (".json", ".jsonl", ".ndjson", ".json.gz"),
+}
+
+
+def translate_duckdb_error(exc: Exception, what: str) -> EdeError:
+    """Map a DuckDB exception to the most specific `EdeError`; ``what`` names the object."""
+    import duckdb
+
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, duckdb.PermissionException) or "Permission denied" in str(exc):
+        return PermissionDeniedError(f"{what}: permission denied: {first}")
+    if isinstance(exc, duckdb.IOException) and (
+        "No files found" in str(exc) or "No such file" in str(exc) or "does not exist" in str(exc)
+    ):
+        return DependencyError(f"{what}: input missing: {first}")
+    if isinstance(exc, duckdb.BinderException | duckdb.CatalogException | duckdb.ParserException):
+        return ConfigError(f"{what}: {first}")
+    if isinstance(exc, duckdb.InvalidInputException) and "read_csv" in str(exc):
+        return ConfigError(f"{what}: {first}")
+    return EdeRuntimeError(f"{what}: {first}")
+
+
+def _raw_name(request: ReadRequest) -> str:
+    return f"{request.name}__ede_raw"
+
+
+class DuckDBEngine(Engine):
+    """DuckDB, in-process; the default engine.
+
+    Args:
+        settings: memory limit, temporary (spill) directory and threads. Without a
+            temporary directory a private one is created and removed on :meth:`close`.
+    """
+
+    name: ClassVar[str] = "duckdb"
+    dialect: ClassVar[str] = "duckdb"
+    spills_to_disk: ClassVar[bool] = True
+
+    def __init__(self, settings: EngineSettings | None = None) -> None:
+        import duckdb
+
+        self.settings = settings or EngineSettings()
+        self._own_temp: str | None = None
+        temp = self.settings.temp_directory
+        if temp is None:
+            temp = self._own_temp = tempfile.mkdtemp(prefix="ede-duckdb-")
+        config: dict[str, Any] = {"temp_directory": temp}
+        if self.settings.memory_limit:
+            config["memory_limit"] = self.settings.memory_limit
+        if self.settings.threads:
+            config["threads"] = self.settings.threads
+        try:
+            self.connection: duckdb.DuckDBPyConnection = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise ConfigError(f"invalid DuckDB settings {config}: {exc}") from exc
+
+    # -- read -------------------------------------------------------------------------------
+    def _files(self, request: ReadRequest) -> list[str]:
+        path = request.path
+        if "://" in path:
+            return [path]  # remote URLs are expanded by DuckDB itself
+        if Path(path).is_dir():
+            exts = _EXTENSIONS.get(request.format, ())
+            found = sorted(
+                p
+                for p in glob.glob(str(Path(path) / "**" / "*"), recursive=True)
+                if Path(p).is_file() and p.endswith(exts) and "/." not in p[len(path) :]
+            )
+        else:
+            found = sorted(p for p in glob.glob(path, recursive=True) if Path(p).is_file())
+        if not found:
+            raise DependencyError(f"source `{request.name}`: no files match `{path}`")
+        return found
+
+    def read(self, request: ReadRequest) -> None:
+        """Create view ``request.name`` over the source files, casting declared columns."""
+        import duckdb
+
+        files = self._files(request)
+        con = self.connection
+        opts = dict(request.options)
+        hive = bool(opts.pop("hive_partitioning", any("=" in Path(f).parent.name for f in files)))
+        try:
+            if request.format == "csv":
+                kwargs = {_CSV_OPTIONS.get(k, k): v for k, v in opts.items()}
+                if isinstance(kwargs.get("na_values"), str):
+                    kwargs["na_values"] = [kwargs["na_values"]]
+                kwargs.setdefault("header", True)
+                rel = con.read_csv(files, hive_partitioning=hive, **kwargs)
+            elif request.format == "parquet":
+                rel = con.read_parquet(files, hive_partitioning=hive, **opts)
+            elif request.format == "json":
+                opts.setdefault("format", "newline_delimited")
+                rel = con.read_json(files, **opts)
+            else:
+                raise ConfigError(f"source `{request.name}`: unknown format `{request.format}`")
+            rel.create_view(_raw_name(request) if request.columns else request.name, replace=True)
+        except TypeError as exc:
+            raise ConfigError(f"source `{request.name}`: invalid option: {exc}") from exc
+        except duckdb.Error as exc:
+            raise translate_duckdb_error(exc, f"source `{request.name}`") from exc
+        if request.columns:
+            self._enforce(request)
+
+    def _enforce(self, request: ReadRequest) -> None:
+        """Cast the declared columns; a missing column or a value that does not cast fails."""
+        import duckdb
+
+        assert request.columns is not None
+        view = exp.Table(this=exp.to_identifier(request.name, quoted=True))
+        raw_table = exp.Table(this=exp.to_identifier(_raw_name(request), quoted=True))
+        actual = [c.name for c in self.columns(exp.select("*").from_(raw_table))]
+        missing = [c for c in request.columns if c not in actual]
+        if missing:
+            raise EdeRuntimeError(
+                f"source `{request.name}` does not match its declared schema: missing "
+                f"column(s) {', '.join(f'`{m}`' for m in missing)}; found {', '.join(actual)}"
+            )
+        projections = [
+            exp.alias_(
+                exp.Cast(this=exp.column(exp.to_identifier(c, quoted=True)), to=request.columns[c]),
+                exp.to_identifier(c, quoted=True),
+            )
+            if c in request.columns
+            else exp.column(exp.to_identifier(c, quoted=True))
+            for c in actual
+        ]
+        query = exp.select(*projections).from_(raw_table)
+        try:
+            self.connection.execute(
+                self.render(exp.Create(this=view, kind="VIEW", replace=True, expression=query))
+            )
+            # Enforce now, with the source named, rather than inside a later step.
+            self.connection.execute(
+                self.render(exp.select(exp.func("count", exp.Star())).from_(view))
+            )
+        except duckdb.Error as exc:
+            raise EdeRuntimeError(
+                f"source `{request.name}` does not match its declared schema: "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
+
+    # -- execute / inspect ---------------------------------------------------------------------
+    def execute(self, name: str, query: exp.Query) -> int:
+        """Materialise ``query`` as table ``name`` and return its row count."""
+        import duckdb
+
+        target = exp.Table(this=exp.to_identifier(name, quoted=True))
+        create = exp.Create(this=target, kind="TABLE", replace=True, expression=query)
+        try:
+            self.connection.execute(self.render(create))
+            row = self.connection.execute(
+                self.render(exp.select(exp.func("count", exp.Star())).from_(target))
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise translate_duckdb_error(exc, f"step `{name}`") from exc
+        return int(row[0]) if row else 0
+
+    def columns(self, query: exp.Query) -> list[Column]:
+        """Columns of ``query`` (DuckDB binds it without reading data)."""
+        import duckdb
+
+        try:
+            rel = self.connection.sql(self.render(query))
+        except duckdb.Error as exc:
+            raise translate_duckdb_error(exc, "query") from exc
+        return [
+            Column(name, exp.DataType.build(str(dtype), dialect="duckdb", udt=True))
+            for name, dtype in zip(rel.columns, rel.types, strict=True)
+        ]
+
+    def fetch(self, query: exp.Query) -> list[tuple[Any, ...]]:
+        """Run ``query`` and return all its rows."""
+        import duckdb
+
+        try:
+            return self.connection.execute(self.render(query)).fetchall()
+        except duckdb.Error as exc:
+            raise translate_duckdb_error(exc, "query") from exc
+
+    def drop(self, name: str) -> None:
+        """Drop table or view ``name`` if it exists."""
+        ident = exp.Table(this=exp.to_identifier(name, quoted=True))
+        for kind in ("TABLE", "VIEW"):
+            # DROP TABLE on a view (or the reverse) is an error: try both kinds.
+            with contextlib.suppress(Exception):
+                self.connection.execute(self.render(exp.Drop(tables=[ident], kind=kind, exists=True)))
+
+    # -- write -----------------------------------------------------------------------------
+    def write(self, request: WriteRequest) -> int:
+        """Write table ``request.table`` into the (empty) staging folder ``request.path``."""
+        import duckdb
+
+        source = exp.select("*").from_(
+            exp.Table(this=exp.to_identifier(request.table, quoted=True))
+        )
+        ext = {"parquet": "parquet", "csv": "csv", "json": "json"}[request.format]
+        params: list[exp.Expression] = [
+            exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var(ext.upper()))
+        ]
+        if request.format == "csv":
+            params.append(exp.CopyParameter(this=exp.var("HEADER"), expression=exp.true()))
+            delim = request.options.get("delimiter")
+            if delim:
+                params.append(
+                    exp.CopyParameter(
+                        this=exp.var("DELIMITER"), expression=exp.Literal.string(str(delim))
+                    )
+                )
+        if request.format == "parquet" and request.options.get("compression"):
+            params.append(
+                exp.CopyParameter(
+                    this=exp.var("COMPRESSION"),
+                    expression=exp.var(str(request.options["compression"])),
+                )
+            )
+        Path(request.path).mkdir(parents=True, exist_ok=True)
+        if request.partition_by:
+            target = request.path
+            params.append(
+                exp.CopyParameter(
+                    this=exp.var("PARTITION_BY"),
+                    expression=exp.Tuple(
+                        expressions=[
+                            exp.column(exp.to_identifier(c, quoted=True))
+                            for c in request.partition_by
+                        ]
+                    ),
+                )
+            )
+            params.append(
+                exp.CopyParameter(
+                    this=exp.var("FILENAME_PATTERN"),
+                    expression=exp.Literal.string(f"{request.file_prefix}-{{i}}"),
+                )
+            )
+            params.append(
+                exp.CopyParameter(this=exp.var("OVERWRITE_OR_IGNORE"), expression=exp.true())
+            )
+        else:
+            target = str(Path(request.path) / f"{request.file_prefix}-0.{ext}")
+        copy = exp.Copy(
+            this=source.subquery(), kind=False, files=[exp.Literal.string(target)], params=params
+        )
+        try:
+            self.connection.execute(self.render(copy))
+            row = self.connection.execute(
+                self.render(
+                    exp.select(exp.func("count", exp.Star())).from_(
+                        exp.Table(this=exp.to_identifier(request.table, quoted=True))
+                    )
+                )
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise translate_duckdb_error(exc, f"sink `{request.table}`") from exc
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Close the connection and remove the private spill directory."""
+        try:
+            self.connection.close()
+        finally:
+            if self._own_temp:
+                shutil.rmtree(self._own_temp, ignore_errors=True)

@@ -1,0 +1,403 @@
+"""From a loaded spec to a validated plan: the DAG, bound transforms and checks, sinks.
+
+Every problem found is recorded with its YAML position and all are raised together as one
+`SpecError` (one ``FILE:LINE:COL: message`` line each), so a user fixes a spec in one pass.
+Nothing here reads data or touches the disk beyond the spec file itself.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydantic import ValidationError
+from sqlglot import exp
+
+from enterprise_data_engineering.checks.base import BoundCheck, Check
+from enterprise_data_engineering.checks.registry import CHECKS, get_check
+from enterprise_data_engineering.common_utils.naming import did_you_mean, is_identifier
+from enterprise_data_engineering.engines.base import ReadRequest
+from enterprise_data_engineering.engines.registry import ENGINES
+from enterprise_data_engineering.errors import ConfigError, Position, Problem
+from enterprise_data_engineering.spec.loader import LoadedSpec, format_validation_error
+from enterprise_data_engineering.spec.models import SinkSpec, SourceSpec, StepSpec
+from enterprise_data_engineering.spec.yaml_loader import Loc
+from enterprise_data_engineering.transforms.base import Transform
+from enterprise_data_engineering.transforms.registry import TRANSFORMS, get_transform
+from enterprise_data_engineering.transforms.sql import (
+    SqlSyntaxError,
+    parse_query,
+    parse_type,
+)
+
+
+@dataclass(frozen=True)
+class TransformCall:
+    """One transform of a step, bound to its implementation and parsed arguments."""
+
+    name: str
+    transform: Transform
+    args: Any
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class SourceNode:
+    """A source table and how to read it."""
+
+    name: str
+    spec: SourceSpec
+    request: ReadRequest
+
+
+@dataclass(frozen=True)
+class StepNode:
+    """A step: the tables it reads, its parsed SQL (if any) and its transforms."""
+
+    name: str
+    spec: StepSpec
+    inputs: tuple[str, ...]
+    query: exp.Query | None
+    transforms: tuple[TransformCall, ...]
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class SinkNode:
+    """A table published to a folder (``path`` is absolute or a URL)."""
+
+    name: str
+    spec: SinkSpec
+    path: str
+
+
+@dataclass
+class Plan:
+    """A validated pipeline, in execution order."""
+
+    loaded: LoadedSpec
+    sources: dict[str, SourceNode]
+    steps: list[StepNode]
+    checks: list[BoundCheck]
+    sinks: list[SinkNode]
+    quarantine_path: str
+    selected: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        """The pipeline's name."""
+        return self.loaded.spec.name
+
+    def position(self, loc: Loc) -> Position:
+        """Position of a node of the spec."""
+        return self.loaded.positions.of(loc)
+
+    def inputs_of(self, table: str) -> tuple[str, ...]:
+        """The tables ``table`` reads directly (empty for a source)."""
+        for step in self.steps:
+            if step.name == table:
+                return step.inputs
+        return ()
+
+    def order(self) -> list[str]:
+        """Every table (sources first, then steps) in execution order."""
+        return [*self.sources, *(s.name for s in self.steps)]
+
+    def select(self, names: Iterable[str]) -> Plan:
+        """The sub-plan that computes ``names`` and everything they need.
+
+        Checks and sinks are kept only for the tables that are computed.
+
+        Raises:
+            ConfigError: a name is not a step or source.
+        """
+        wanted = list(names)
+        known = set(self.order())
+        for name in wanted:
+            if name not in known:
+                raise ConfigError(f"--select `{name}` is not a step{did_you_mean(name, known)}")
+        needed: set[str] = set()
+        stack = list(wanted)
+        while stack:
+            table = stack.pop()
+            if table not in needed:
+                needed.add(table)
+                stack.extend(self.inputs_of(table))
+        return replace(
+            self,
+            sources={k: v for k, v in self.sources.items() if k in needed},
+            steps=[s for s in self.steps if s.name in needed],
+            checks=[c for c in self.checks if c.table in needed],
+            sinks=[s for s in self.sinks if s.name in needed],
+            selected=tuple(wanted),
+        )
+
+
+def _sql_position(loaded: LoadedSpec, loc: Loc, node: exp.Expr) -> Position:
+    """Best-effort position of ``node`` (from SQLGlot's token meta) inside a YAML string."""
+    base = loaded.positions.of(loc)
+    meta = node.meta if hasattr(node, "meta") else {}
+    if isinstance(node, exp.Table):
+        meta = node.this.meta
+    line, col = meta.get("line"), meta.get("col")
+    if not line or not col:
+        return base
+    start_col = max(1, col - len(node.name) + 1) if isinstance(node, exp.Table) else col
+    try:
+        text_lines = loaded.file.read_text(encoding="utf-8").splitlines()
+        first = text_lines[base.line - 1][base.column - 1 :]
+    except (OSError, IndexError):
+        return base
+    if first[:1] in "|>":  # block scalar: content starts on the next line, indented
+        content = text_lines[base.line + line - 1] if base.line + line - 1 < len(text_lines) else ""
+        indent = len(content) - len(content.lstrip(" "))
+        return Position(base.file, base.line + line, indent + start_col)
+    quoted = 1 if first[:1] in "\"'" else 0
+    if line == 1:
+        return Position(base.file, base.line, base.column + quoted + start_col - 1)
+    return Position(base.file, base.line + line - 1, start_col)
+
+
+def _bind_transforms(loaded: LoadedSpec, step: StepSpec, step_loc: Loc) -> list[TransformCall]:
+    calls: list[TransformCall] = []
+    for j, item in enumerate(step.transforms):
+        loc = (*step_loc, "transforms", j)
+        if isinstance(item, str):
+            name, raw, arg_loc = item, None, loc
+        elif isinstance(item, dict) and len(item) == 1:
+            name, raw = next(iter(item.items()))
+            arg_loc = (*loc, name)
+        else:
+            loaded.problem(
+                loc, "a transform is a name or a mapping with one key: `{name: arguments}`"
+            )
+            continue
+        transform = get_transform(str(name))
+        if transform is None:
+            hint = did_you_mean(str(name), TRANSFORMS.names())
+            loaded.problem(
+                loc if isinstance(item, str) else arg_loc,
+                f"unknown transform `{name}`{hint}",
+                key=True,
+            )
+            continue
+        try:
+            args = transform.parse_args(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = (*arg_loc, *err["loc"])
+                loaded.problem(where, f"transform `{name}`: {format_validation_error(err, None)}")
+            continue
+        except ValueError as exc:
+            loaded.problem(arg_loc, f"transform `{name}`: {exc}")
+            continue
+        calls.append(TransformCall(str(name), transform, args, loc))
+    return calls
+
+
+def _bind_check(loaded: LoadedSpec, i: int, table_names: set[str]) -> BoundCheck | None:
+    spec = loaded.spec.checks[i]
+    loc: Loc = ("checks", loaded.check_index[i])
+    ok = True
+    if spec.table not in table_names and spec.table not in loaded.broken_names:
+        hint = did_you_mean(spec.table, table_names)
+        loaded.problem((*loc, "table"), f"check on unknown table `{spec.table}`{hint}")
+        ok = False
+    check: Check | None = get_check(spec.check)
+    if check is None:
+        hint = did_you_mean(spec.check, CHECKS.names())
+        loaded.problem((*loc, "check"), f"unknown check `{spec.check}`{hint}")
+        return None
+    try:
+        args = check.parse_args(spec.args)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = err["type"] == "extra_forbidden"
+            message = f"check `{spec.check}`: {format_validation_error(err, None)}"
+            loaded.problem((*loc, *err["loc"]), message, key=key)
+        return None
+    except ValueError as exc:
+        loaded.problem(loc, f"check `{spec.check}`: {exc}")
+        return None
+    if spec.on_fail == "quarantine" and not check.row_level:
+        loaded.problem(
+            (*loc, "on_fail"),
+            f"check `{spec.check}` is not row-level: only not_null, accepted_values, range, "
+            "regex, expression (and row-level plugins) can quarantine rows",
+        )
+        ok = False
+    if not ok:
+        return None
+    suffix = check.column_suffix(args)
+    name = spec.name or ".".join([spec.table, spec.check, *([suffix] if suffix else [])])
+    return BoundCheck(
+        name=name,
+        table=spec.table,
+        check=check,
+        args=args,
+        severity=spec.severity,
+        on_fail=spec.on_fail,
+        index=loaded.check_index[i],
+    )
+
+
+def build_plan(loaded: LoadedSpec) -> Plan:
+    """Validate a loaded spec and return its plan.
+
+    Raises:
+        SpecError: every problem of the spec (including the loader's), one per line.
+    """
+    spec = loaded.spec
+    if spec.engine and spec.engine not in ENGINES:
+        hint = did_you_mean(spec.engine, ENGINES.names())
+        loaded.problem(
+            ("engine",),
+            f"unknown engine `{spec.engine}`{hint}; available: {', '.join(ENGINES.names())}",
+        )
+
+    # Names -------------------------------------------------------------------------------------
+    owners: dict[str, Loc] = {}
+    sources: dict[str, SourceNode] = {}
+    for name, src in spec.sources.items():
+        loc: Loc = ("sources", name)
+        if not is_identifier(name):
+            loaded.problem(
+                loc, f"invalid source name `{name}`: must match [a-z][a-z0-9_]*", key=True
+            )
+        owners[name] = loc
+        columns = None
+        if src.columns is not None:
+            columns = {}
+            for col, type_text in src.columns.items():
+                try:
+                    columns[col] = parse_type(str(type_text))
+                except SqlSyntaxError as exc:
+                    loaded.problem((*loc, "schema", col), f"source `{name}`: {exc}")
+        request = ReadRequest(
+            name, src.format, loaded.resolve_path(src.path), dict(src.options), columns
+        )
+        sources[name] = SourceNode(name, src, request)
+
+    step_locs: dict[str, Loc] = {}
+    unique_steps: list[StepSpec] = []
+    for step, yaml_index in zip(spec.steps, loaded.step_index, strict=True):
+        loc = ("steps", yaml_index)
+        if not is_identifier(step.name):
+            message = f"invalid step name `{step.name}`: must match [a-z][a-z0-9_]*"
+            loaded.problem((*loc, "name"), message)
+        if step.name in owners:
+            first = loaded.positions.of(owners[step.name])
+            message = f"duplicate name `{step.name}` (first defined at {first})"
+            loaded.problem((*loc, "name"), message)
+            continue
+        owners[step.name] = (*loc, "name")
+        step_locs[step.name] = loc
+        unique_steps.append(step)
+
+    table_names = set(owners) | loaded.broken_names
+
+    # Steps -------------------------------------------------------------------------------------
+    steps: dict[str, StepNode] = {}
+    for step in unique_steps:
+        loc = step_locs[step.name]
+        inputs: list[str] = []
+        query: exp.Query | None = None
+        if step.input is not None:
+            if step.input not in table_names:
+                hint = did_you_mean(step.input, table_names - {step.name})
+                loaded.problem(
+                    (*loc, "input"), f"step `{step.name}` reads unknown table `{step.input}`{hint}"
+                )
+            elif step.input == step.name:
+                loaded.problem((*loc, "input"), f"step `{step.name}` reads itself")
+            else:
+                inputs.append(step.input)
+        if step.sql is not None:
+            try:
+                query = parse_query(step.sql)
+            except SqlSyntaxError as exc:
+                loaded.problem((*loc, "sql"), f"step `{step.name}`: {exc}")
+            else:
+                ctes = {c.alias_or_name for c in query.find_all(exp.CTE)}
+                for tbl in query.find_all(exp.Table):
+                    if not tbl.name or tbl.name in ctes or tbl.args.get("db"):
+                        continue
+                    if isinstance(tbl.this, exp.Anonymous | exp.Func) or not isinstance(
+                        tbl.this, exp.Identifier
+                    ):
+                        continue  # table functions such as read_csv(...)
+                    if tbl.name not in table_names:
+                        hint = did_you_mean(tbl.name, table_names - {step.name})
+                        pos = _sql_position(loaded, (*loc, "sql"), tbl)
+                        message = f"step `{step.name}` reads unknown table `{tbl.name}`{hint}"
+                        loaded.problems.append(Problem(pos, message))
+                    elif tbl.name == step.name:
+                        loaded.problem((*loc, "sql"), f"step `{step.name}` reads itself")
+                    elif tbl.name not in inputs:
+                        inputs.append(tbl.name)
+        calls = _bind_transforms(loaded, step, loc)
+        steps[step.name] = StepNode(step.name, step, tuple(inputs), query, tuple(calls), loc)
+
+    # Order (cycles) -----------------------------------------------------------------------------
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for name, node in steps.items():
+        sorter.add(name, *[i for i in node.inputs if i in steps])
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError as exc:
+        cycle = list(exc.args[1]) if len(exc.args) > 1 else []
+        head = cycle[0] if cycle else next(iter(steps))
+        loaded.problem(
+            (*step_locs[head], "name"),
+            "cycle between steps: " + " -> ".join(f"`{c}`" for c in cycle),
+        )
+        order = list(steps)
+
+    # Checks ------------------------------------------------------------------------------------
+    checks: list[BoundCheck] = []
+    names_seen: dict[str, int] = {}
+    for i in range(len(spec.checks)):
+        bound = _bind_check(loaded, i, table_names)
+        if bound is None:
+            continue
+        if bound.name in names_seen:
+            loaded.problem(
+                ("checks", bound.index),
+                f"duplicate check name `{bound.name}`; give one of them a `name:`",
+            )
+            continue
+        names_seen[bound.name] = bound.index
+        checks.append(bound)
+
+    # Sinks -------------------------------------------------------------------------------------
+    sinks: list[SinkNode] = []
+    paths: dict[str, str] = {}
+    for name, sink in spec.sinks.items():
+        loc = ("sinks", name)
+        if name not in table_names:
+            hint = did_you_mean(name, table_names)
+            loaded.problem(loc, f"sink for unknown table `{name}`{hint}", key=True)
+            continue
+        path = loaded.resolve_path(sink.path)
+        if path in paths:
+            loaded.problem(
+                (*loc, "path"),
+                f"sinks `{paths[path]}` and `{name}` write the same folder `{sink.path}`",
+            )
+        paths[path] = name
+        for j, col in enumerate(sink.partition_by):
+            if not col:
+                loaded.problem((*loc, "partition_by", j), "empty partition column name")
+        sinks.append(SinkNode(name, sink, path))
+
+    loaded.raise_if_problems()
+    return Plan(
+        loaded=loaded,
+        sources=sources,
+        steps=[steps[n] for n in order if n in steps],
+        checks=checks,
+        sinks=sinks,
+        quarantine_path=loaded.resolve_path(spec.quarantine.path),
+    )

@@ -1,0 +1,458 @@
+"""Run a pipeline: read → compute (quarantine) → write to staging → audit → publish.
+
+Write-audit-publish (CONTRACT §4): every sink is written to a staging folder, then every
+check runs on the computed tables, and only if no error-severity check failed are the
+sinks published, each atomically. Whatever fails, staging is discarded and the sinks are
+left as they were. Every run gets a report (CONTRACT §5) and a row in the run history.
+
+Each unit of work is a :class:`~enterprise_data_engineering.data_pipelines.PipelineStage`
+of one :class:`~enterprise_data_engineering.data_pipelines.Pipeline`: reading a source,
+computing a step, staging sinks, auditing, publishing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sqlglot import exp
+
+from enterprise_data_engineering.checks.base import BoundCheck, CheckResult
+from enterprise_data_engineering.checks.evaluate import apply_quarantine, evaluate_checks
+from enterprise_data_engineering.data_pipelines.core import (
+    Pipeline,
+    PipelineContext,
+    PipelineStage,
+    PipelineStatus,
+    new_run_id,
+)
+from enterprise_data_engineering.engines.base import Engine, EngineSettings, WriteRequest
+from enterprise_data_engineering.engines.registry import create_engine
+from enterprise_data_engineering.errors import (
+    ConfigError,
+    DataQualityError,
+    EdeError,
+    RetryableError,
+    SpecError,
+)
+from enterprise_data_engineering.planning.plan import Plan, StepNode, build_plan
+from enterprise_data_engineering.runtime.console import RunConsole
+from enterprise_data_engineering.spec.interpolation import (
+    NoSecretResolver,
+    Redactor,
+    SecretResolver,
+)
+from enterprise_data_engineering.spec.loader import load_spec
+from enterprise_data_engineering.storage.base import PublishMode, StagedSink, storage_for
+from enterprise_data_engineering.transforms.base import Relation, TransformError
+
+
+@dataclass
+class RunOptions:
+    """Options of one run (the ``ede run`` flags)."""
+
+    engine: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    select: Sequence[str] = ()
+    secrets: SecretResolver | None = None
+    record_history: bool = True
+    history_path: Path | None = None
+
+
+@dataclass
+class _StepContext:
+    """The :class:`TransformContext` handed to transforms."""
+
+    run_id: str
+    started_at: datetime
+    engine: Engine
+
+    def fetch_one(self, query: exp.Select) -> tuple[Any, ...]:
+        rows = self.engine.fetch(query)
+        return rows[0] if rows else ()
+
+
+@dataclass
+class _Output:
+    """A staged output waiting to be published."""
+
+    name: str
+    staged: StagedSink
+    mode: PublishMode
+    path: str
+    rows: int
+    format: str
+    quarantine: bool = False
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into an exception so staging is discarded (SIGKILL is handled by recovery)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise RetryableError("the run was terminated (SIGTERM); nothing was published")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _step_query(step: StepNode, engine: Engine, ctx: _StepContext, plan: Plan) -> exp.Query:
+    """The SELECT computing ``step``: its SQL or input, then each transform in turn."""
+    if step.query is not None:
+        query: exp.Query = step.query.copy()
+    else:
+        assert step.spec.input is not None
+        query = exp.select("*").from_(
+            exp.Table(this=exp.to_identifier(step.spec.input, quoted=True))
+        )
+    for i, call in enumerate(step.transforms):
+        relation = Relation(
+            source=query.subquery(exp.to_identifier(f"_ede_t{i}", quoted=True)),
+            columns=tuple(engine.columns(query)),
+        )
+        try:
+            query = call.transform.apply(relation, call.args, ctx)
+        except TransformError as exc:
+            raise SpecError.single(
+                f"step `{step.name}`: transform `{call.name}`: {exc}", plan.position(call.loc)
+            ) from exc
+    return query
+
+
+class Runner:
+    """Runs one plan on one engine and produces its report."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        engine_name: str,
+        console: RunConsole,
+        redactor: Redactor,
+        run_id: str,
+        started_at: datetime,
+    ) -> None:
+        self.plan = plan
+        self.engine_name = engine_name
+        self.console = console
+        self.redactor = redactor
+        self.run_id = run_id
+        self.started_at = started_at
+        self.engine: Engine | None = None
+        self.outputs: list[_Output] = []
+        self.check_results: list[CheckResult] = []
+        self.step_stats: dict[str, dict[str, Any]] = {}
+
+    # -- stages ---------------------------------------------------------------------------
+    def _engine(self) -> Engine:
+        assert self.engine is not None
+        return self.engine
+
+    def _read_stage(self, name: str, _ctx: PipelineContext) -> None:
+        self._read(name)
+
+    def _compute_stage(self, step: StepNode, _ctx: PipelineContext) -> int:
+        return self._compute(step)
+
+    def _read(self, name: str) -> None:
+        self._engine().read(self.plan.sources[name].request)
+
+    def _compute(self, step: StepNode) -> int:
+        engine = self._engine()
+        ctx = _StepContext(self.run_id, self.started_at, engine)
+        try:
+            query = _step_query(step, engine, ctx, self.plan)
+            rows = engine.execute(step.name, query)
+        except SpecError:
+            raise
+        except ConfigError as exc:  # e.g. a binder error in user SQL: point at the step
+            raise SpecError.single(str(exc), self.plan.position((*step.loc, "name"))) from exc
+        quarantine = [c for c in self.plan.checks if c.table == step.name and c.quarantines]
+        if quarantine:
+            rows = self._quarantine(step.name, quarantine, rows)
+        self.step_stats[step.name] = {"rows": rows}
+        return rows
+
+    def _quarantine(self, table: str, checks: list[BoundCheck], rows: int) -> int:
+        outcome = apply_quarantine(self._engine(), table, checks, self.run_id)
+        self.check_results.extend(outcome.results)
+        if outcome.quarantine_table is not None and outcome.quarantined_rows > 0:
+            qspec = self.plan.loaded.spec.quarantine
+            target = (
+                str(Path(self.plan.quarantine_path) / table)
+                if "://" not in self.plan.quarantine_path
+                else f"{self.plan.quarantine_path.rstrip('/')}/{table}"
+            )
+            self._stage(
+                f"quarantine/{table}",
+                outcome.quarantine_table,
+                target,
+                qspec.format,
+                "append",
+                (),
+                {},
+                quarantine=True,
+            )
+        return rows - outcome.quarantined_rows
+
+    def _stage(
+        self,
+        name: str,
+        table: str,
+        path: str,
+        fmt: str,
+        mode: PublishMode,
+        partition_by: Sequence[str],
+        options: Mapping[str, Any],
+        *,
+        quarantine: bool = False,
+    ) -> int:
+        storage = storage_for(path)
+        staged = storage.stage(path, self.run_id, name.replace("/", "__"))
+        out = _Output(name, staged, mode, path, 0, fmt, quarantine)
+        self.outputs.append(out)
+        out.rows = self._engine().write(
+            WriteRequest(
+                table,
+                fmt,
+                staged.path,
+                tuple(partition_by),
+                dict(options),
+                file_prefix=f"part-{self.run_id}",
+            )
+        )
+        return out.rows
+
+    def _write_sinks(self, ctx: PipelineContext) -> None:
+        total = 0
+        for sink in self.plan.sinks:
+            total += self._stage(
+                sink.name,
+                sink.name,
+                sink.path,
+                sink.spec.format,
+                sink.spec.mode,
+                sink.spec.partition_by,
+                sink.spec.options,
+            )
+        ctx.record("stage sinks", rows_written=total)
+
+    def _audit(self, _ctx: PipelineContext) -> None:
+        engine = self._engine()
+        by_table: dict[str, list[BoundCheck]] = {}
+        for chk in self.plan.checks:
+            if not chk.quarantines:
+                by_table.setdefault(chk.table, []).append(chk)
+        for table, checks in by_table.items():
+            try:
+                self.check_results.extend(evaluate_checks(engine, table, checks))
+            except ConfigError as exc:
+                raise SpecError.single(
+                    str(exc), self.plan.position(("checks", checks[0].index))
+                ) from exc
+        failed = [
+            r
+            for r in self.check_results
+            if r.status == "failed" and r.severity == "error" and r.on_fail != "quarantine"
+        ]
+        if failed:
+            names = ", ".join(f"`{r.name}` ({r.failing_rows:,} failing rows)" for r in failed)
+            raise DataQualityError(
+                f"{len(failed)} error check(s) failed: {names}; nothing was published"
+            )
+
+    def _publish(self, _ctx: PipelineContext) -> None:
+        for out in self.outputs:
+            storage_for(out.path).publish(out.staged, out.mode)
+
+    def _discard(self) -> None:
+        for out in self.outputs:
+            # Whatever cannot be removed now is removed by the next run's recovery.
+            with contextlib.suppress(EdeError):
+                storage_for(out.path).discard(out.staged)
+
+    # -- the run --------------------------------------------------------------------------
+    def stages(self) -> list[PipelineStage]:
+        """The stages of this run, in order."""
+        stages = [
+            PipelineStage(name, functools.partial(self._read_stage, name), "source")
+            for name in self.plan.sources
+        ]
+        stages += [
+            PipelineStage(step.name, functools.partial(self._compute_stage, step), "step")
+            for step in self.plan.steps
+        ]
+        stages.append(PipelineStage("stage sinks", self._write_sinks, "write"))
+        stages.append(PipelineStage("audit", self._audit, "audit"))
+        stages.append(PipelineStage("publish", self._publish, "publish"))
+        return stages
+
+    def run(
+        self, settings: EngineSettings
+    ) -> tuple[PipelineStatus, EdeError | None, dict[str, float]]:
+        """Recover leftovers, run every stage, publish or discard; return status and error."""
+        for path in [s.path for s in self.plan.sinks]:
+            storage_for(path).recover(path)
+        durations: dict[str, float] = {}
+        pipeline = Pipeline(self.plan.name, self.stages())
+        stages = pipeline.stages
+        self.console.run_started(self.plan.name, self.run_id, self.engine_name, len(stages))
+        ctx = PipelineContext(
+            execution_id=self.run_id,
+            parameters=dict(self.plan.loaded.spec.params),
+            started_at=self.started_at,
+        )
+        try:
+            self.engine = create_engine(self.engine_name, settings)
+            with _terminate_as_interrupt():
+                try:
+                    result = pipeline.run(ctx, observer=self.console)
+                except KeyboardInterrupt:
+                    self._discard()
+                    return (
+                        PipelineStatus.FAILED,
+                        RetryableError("the run was interrupted; nothing was published"),
+                        durations,
+                    )
+            if result.status != PipelineStatus.SUCCEEDED:
+                self._discard()
+            for stage in result.stages:
+                durations[stage.name] = stage.duration_s
+                if stage.kind == "step" and stage.name in self.step_stats:
+                    self.step_stats[stage.name]["duration_s"] = round(stage.duration_s, 3)
+            return result.status, result.error, durations
+        except EdeError as exc:
+            self._discard()
+            return PipelineStatus.FAILED, exc, durations
+        finally:
+            if self.engine is not None:
+                self.engine.close()
+
+
+def run_pipeline(
+    spec_path: str | Path,
+    options: RunOptions | None = None,
+    console: RunConsole | None = None,
+) -> dict[str, Any]:
+    """Run the pipeline in ``spec_path`` and return its report (CONTRACT §5).
+
+    Never raises for a failed run: the report's ``status``, ``exit_code`` and ``error`` say
+    what happened, and the run is recorded in the history.
+
+    Example:
+        >>> report = run_pipeline("examples/orders_daily/pipeline.yaml")  # doctest: +SKIP
+        >>> report["status"], report["exit_code"]  # doctest: +SKIP
+        ('succeeded', 0)
+    """
+    opts = options or RunOptions()
+    con = console or RunConsole()
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    run_id = new_run_id(started)
+    redactor = Redactor()
+    pipeline_name = Path(spec_path).stem
+    engine_name = opts.engine or "duckdb"
+    params: dict[str, Any] = dict(opts.params)
+    report: dict[str, Any] = {}
+    plan: Plan | None = None
+    runner: Runner | None = None
+    error: EdeError | None = None
+    try:
+        loaded = load_spec(
+            spec_path, params=opts.params, secrets=opts.secrets or NoSecretResolver()
+        )
+        redactor = loaded.redactor
+        pipeline_name = loaded.spec.name or pipeline_name
+        params = dict(loaded.spec.params)
+        engine_name = opts.engine or loaded.spec.engine or "duckdb"
+        plan = build_plan(loaded)
+        if opts.select:
+            plan = plan.select(opts.select)
+        duck = loaded.spec.duckdb
+        settings = EngineSettings(
+            memory_limit=duck.memory_limit,
+            temp_directory=loaded.resolve_path(duck.temp_directory)
+            if duck.temp_directory
+            else None,
+            threads=duck.threads,
+            options={"spark": loaded.spec.spark.model_dump()},
+        )
+        runner = Runner(plan, engine_name, con, redactor, run_id, started)
+        _status, error, _ = runner.run(settings)
+    except EdeError as exc:
+        error = exc
+    except KeyboardInterrupt:
+        error = RetryableError("the run was interrupted; nothing was published")
+    finished = datetime.now(UTC)
+    steps: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
+    sinks: list[dict[str, Any]] = []
+    if plan is not None and runner is not None:
+        for step in plan.steps:
+            if step.name in runner.step_stats:
+                steps.append({"name": step.name, **runner.step_stats[step.name]})
+        order = {c.name: i for i, c in enumerate(plan.checks)}
+        results = sorted(runner.check_results, key=lambda r: order.get(r.name, len(order)))
+        checks = [r.to_report() for r in results]
+        if error is None:
+            sinks = [
+                {"name": o.name, "path": o.path, "rows": o.rows, "format": o.format, "mode": o.mode}
+                for o in runner.outputs
+                if not o.quarantine
+            ]
+            quarantined = [
+                {"table": o.name.removeprefix("quarantine/"), "path": o.path, "rows": o.rows}
+                for o in runner.outputs
+                if o.quarantine
+            ]
+            if quarantined:
+                report["quarantine"] = quarantined
+    report = {
+        "pipeline": pipeline_name,
+        "run_id": run_id,
+        "engine": engine_name,
+        "status": "failed" if error else "succeeded",
+        "exit_code": error.exit_code if error else 0,
+        "started_at": _iso(started),
+        "finished_at": _iso(finished),
+        "duration_s": round(time.perf_counter() - t0, 3),
+        "params": params,
+        "steps": steps,
+        "checks": checks,
+        "sinks": sinks,
+        "error": str(error) if error else None,
+        **({"quarantine": report["quarantine"]} if "quarantine" in report else {}),
+        "spec": str(Path(spec_path).resolve()),
+        "selected": list(opts.select),
+    }
+    report = redactor.value(report)
+    if opts.record_history:
+        from enterprise_data_engineering.runtime.history import RunHistory
+
+        try:
+            RunHistory(opts.history_path).record(report)
+        except EdeError as exc:
+            report.setdefault("warnings", []).append(
+                redactor.text(f"run history not recorded: {exc}")
+            )
+    con.run_finished(report)
+    return report
