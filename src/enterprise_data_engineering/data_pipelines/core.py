@@ -98,10 +98,37 @@ class PipelineResult:
     context: PipelineContext
     error: EdeError | None = None
 
+    finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
     @property
     def metrics(self) -> dict[str, dict[str, Any]]:
         """The context's metrics."""
         return self.context.metrics
+
+    def to_report(self, engine: str = "python") -> dict[str, Any]:
+        """The run report of CONTRACT §5 for a pipeline of Python stages."""
+        started = self.context.started_at
+        return {
+            "pipeline": self.name,
+            "run_id": self.context.execution_id,
+            "engine": engine,
+            "status": "succeeded" if self.status == PipelineStatus.SUCCEEDED else "failed",
+            "exit_code": self.exit_code,
+            "started_at": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "finished_at": self.finished_at.isoformat(timespec="milliseconds").replace(
+                "+00:00", "Z"
+            ),
+            "duration_s": round((self.finished_at - started).total_seconds(), 3),
+            "params": dict(self.context.parameters),
+            "steps": [
+                {"name": r.name, "rows": r.rows, "duration_s": round(r.duration_s, 3)}
+                for r in self.stages
+                if r.status != PipelineStatus.SKIPPED
+            ],
+            "checks": list(self.context.artifacts.get("checks", [])),
+            "sinks": list(self.context.artifacts.get("sinks", [])),
+            "error": str(self.error) if self.error else None,
+        }
 
 
 class StageObserver:

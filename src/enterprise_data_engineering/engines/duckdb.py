@@ -9,7 +9,6 @@ DuckDB's dialect. Driver errors are translated into the most specific `EdeError`
 from __future__ import annotations
 
 import contextlib
-import glob
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,6 +30,7 @@ from enterprise_data_engineering.errors import (
     EdeRuntimeError,
     PermissionDeniedError,
 )
+from enterprise_data_engineering.storage.paths import is_url, list_files, local_path, scheme
 
 if TYPE_CHECKING:
     import duckdb
@@ -76,6 +76,14 @@ def translate_duckdb_error(exc: Exception, what: str) -> EdeError:
     return EdeRuntimeError(f"{what}: {first}")
 
 
+def _data_type(text: str) -> exp.DataType:
+    """A DuckDB type name as a SQLGlot type; what SQLGlot cannot parse stays user-defined."""
+    try:
+        return exp.DataType.build(text, dialect="duckdb", udt=True)
+    except Exception:  # e.g. exotic nested types: keep the name, the engine knows it
+        return exp.DataType(this=exp.DataType.Type.USERDEFINED, kind=text)
+
+
 def _raw_name(request: ReadRequest) -> str:
     return f"{request.name}__ede_raw"
 
@@ -112,20 +120,18 @@ class DuckDBEngine(Engine):
 
     # -- read -------------------------------------------------------------------------------
     def _files(self, request: ReadRequest) -> list[str]:
+        """The files of a local source (a file, a folder or a glob); URLs go to DuckDB."""
         path = request.path
-        if "://" in path:
-            return [path]  # remote URLs are expanded by DuckDB itself
-        if Path(path).is_dir():
+        if is_url(path) and scheme(path) != "file":
+            return [path]
+        try:
+            found = list_files(path)
+        except DependencyError as exc:
+            raise DependencyError(f"source `{request.name}`: {exc}") from exc
+        if Path(local_path(path)).is_dir():
+            # A folder may hold other files (a README, a manifest): keep the format's own.
             exts = _EXTENSIONS.get(request.format, ())
-            found = sorted(
-                p
-                for p in glob.glob(str(Path(path) / "**" / "*"), recursive=True)
-                if Path(p).is_file() and p.endswith(exts) and "/." not in p[len(path) :]
-            )
-        else:
-            found = sorted(p for p in glob.glob(path, recursive=True) if Path(p).is_file())
-        if not found:
-            raise DependencyError(f"source `{request.name}`: no files match `{path}`")
+            found = [f for f in found if f.lower().endswith(exts)] or found
         return found
 
     def read(self, request: ReadRequest) -> None:
@@ -160,6 +166,7 @@ class DuckDBEngine(Engine):
 
     def _enforce(self, request: ReadRequest) -> None:
         """Cast the declared columns; a missing column or a value that does not cast fails."""
+        self.drop(request.name)
         import duckdb
 
         assert request.columns is not None
@@ -182,14 +189,11 @@ class DuckDBEngine(Engine):
             for c in actual
         ]
         query = exp.select(*projections).from_(raw_table)
+        # Materialised, so every value is cast now (with the source named in any error)
+        # rather than lazily inside a later step; DuckDB spills if it does not fit.
+        create = exp.Create(this=view, kind="TABLE", replace=True, expression=query)
         try:
-            self.connection.execute(
-                self.render(exp.Create(this=view, kind="VIEW", replace=True, expression=query))
-            )
-            # Enforce now, with the source named, rather than inside a later step.
-            self.connection.execute(
-                self.render(exp.select(exp.func("count", exp.Star())).from_(view))
-            )
+            self.connection.execute(self.render(create))
         except duckdb.Error as exc:
             raise EdeRuntimeError(
                 f"source `{request.name}` does not match its declared schema: "
@@ -221,7 +225,7 @@ class DuckDBEngine(Engine):
         except duckdb.Error as exc:
             raise translate_duckdb_error(exc, "query") from exc
         return [
-            Column(name, exp.DataType.build(str(dtype), dialect="duckdb", udt=True))
+            Column(name, _data_type(str(dtype)))
             for name, dtype in zip(rel.columns, rel.types, strict=True)
         ]
 
@@ -240,7 +244,9 @@ class DuckDBEngine(Engine):
         for kind in ("TABLE", "VIEW"):
             # DROP TABLE on a view (or the reverse) is an error: try both kinds.
             with contextlib.suppress(Exception):
-                self.connection.execute(self.render(exp.Drop(tables=[ident], kind=kind, exists=True)))
+                self.connection.execute(
+                    self.render(exp.Drop(tables=[ident], kind=kind, exists=True))
+                )
 
     # -- write -----------------------------------------------------------------------------
     def write(self, request: WriteRequest) -> int:

@@ -8,11 +8,12 @@ Nothing here reads data or touches the disk beyond the spec file itself.
 from __future__ import annotations
 
 import graphlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlglot import exp
 
 from enterprise_data_engineering.checks.base import BoundCheck, Check
@@ -135,29 +136,65 @@ class Plan:
         )
 
 
-def _sql_position(loaded: LoadedSpec, loc: Loc, node: exp.Expr) -> Position:
-    """Best-effort position of ``node`` (from SQLGlot's token meta) inside a YAML string."""
+def _position_in_value(
+    loaded: LoadedSpec, loc: Loc, value: str, start: int, token: str
+) -> Position:
+    """Position in the spec file of ``token``, found at offset ``start`` of the string ``value``.
+
+    ``value`` is the string at ``loc`` as loaded: YAML may have folded its lines, removed
+    block indentation or quotes, so offsets inside it are not offsets in the file. Instead,
+    if ``token`` is the k-th occurrence of that text in ``value``, it is the k-th occurrence
+    in the file from where the value starts (whatever the scalar style: plain, quoted,
+    literal ``|`` or folded ``>``). Falls back to the value's own position.
+    """
     base = loaded.positions.of(loc)
-    meta = node.meta if hasattr(node, "meta") else {}
-    if isinstance(node, exp.Table):
-        meta = node.this.meta
-    line, col = meta.get("line"), meta.get("col")
-    if not line or not col:
+    token = token.strip()
+    if not token or start < 0:
         return base
-    start_col = max(1, col - len(node.name) + 1) if isinstance(node, exp.Table) else col
+    before = r"(?<![A-Za-z0-9_])" if token[0].isalnum() or token[0] == "_" else ""
+    after = r"(?![A-Za-z0-9_])" if token[-1].isalnum() or token[-1] == "_" else ""
+    pattern = re.compile(before + re.escape(token) + after)
+    k = len(pattern.findall(value[:start]))
     try:
-        text_lines = loaded.file.read_text(encoding="utf-8").splitlines()
-        first = text_lines[base.line - 1][base.column - 1 :]
-    except (OSError, IndexError):
+        lines = loaded.file.read_text(encoding="utf-8").splitlines(keepends=True)
+    except OSError:
         return base
-    if first[:1] in "|>":  # block scalar: content starts on the next line, indented
-        content = text_lines[base.line + line - 1] if base.line + line - 1 < len(text_lines) else ""
-        indent = len(content) - len(content.lstrip(" "))
-        return Position(base.file, base.line + line, indent + start_col)
-    quoted = 1 if first[:1] in "\"'" else 0
-    if line == 1:
-        return Position(base.file, base.line, base.column + quoted + start_col - 1)
-    return Position(base.file, base.line + line - 1, start_col)
+    if base.line > len(lines):
+        return base
+    offset = sum(len(line) for line in lines[: base.line - 1]) + base.column - 1
+    text = "".join(lines)
+    for i, match in enumerate(pattern.finditer(text, offset)):
+        if i == k:
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            line = text.count("\n", 0, match.start()) + 1
+            return Position(base.file, line, match.start() - line_start + 1)
+    return base
+
+
+def _table_position(loaded: LoadedSpec, loc: Loc, sql: str, table: exp.Table) -> Position:
+    """Position of a table reference of a SQL step (from SQLGlot's token offsets)."""
+    start = table.this.meta.get("start")
+    if not isinstance(start, int):
+        return loaded.positions.of(loc)
+    if sql[start : start + 1] in '"`':
+        start += 1  # a quoted identifier: point at its name
+    return _position_in_value(loaded, loc, sql, start, table.name)
+
+
+def _syntax_error_position(loaded: LoadedSpec, loc: Loc, sql: str, exc: SqlSyntaxError) -> Position:
+    """Position of a SQL syntax error inside the step's ``sql`` (SQLGlot's line and column)."""
+    cause = exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if not errors:
+        return loaded.positions.of(loc)
+    first = errors[0]
+    line, col = first.get("line"), first.get("col")
+    highlight = str(first.get("highlight") or "")
+    if not isinstance(line, int) or not isinstance(col, int) or not highlight.strip():
+        return loaded.positions.of(loc)
+    sql_lines = sql.split("\n")
+    start = sum(len(text) + 1 for text in sql_lines[: line - 1]) + col - len(highlight)
+    return _position_in_value(loaded, loc, sql, start, highlight)
 
 
 def _bind_transforms(loaded: LoadedSpec, step: StepSpec, step_loc: Loc) -> list[TransformCall]:
@@ -183,12 +220,20 @@ def _bind_transforms(loaded: LoadedSpec, step: StepSpec, step_loc: Loc) -> list[
                 key=True,
             )
             continue
+        if loaded.is_unresolved(arg_loc):
+            continue  # the unresolved reference is the problem to report
+        args_type = transform.args_type
+        model = (
+            args_type if isinstance(args_type, type) and issubclass(args_type, BaseModel) else None
+        )
         try:
             args = transform.parse_args(raw)
         except ValidationError as exc:
             for err in exc.errors():
                 where = (*arg_loc, *err["loc"])
-                loaded.problem(where, f"transform `{name}`: {format_validation_error(err, None)}")
+                key = err["type"] == "extra_forbidden"
+                message = f"transform `{name}`: {format_validation_error(err, model)}"
+                loaded.problem(where, message, key=key)
             continue
         except ValueError as exc:
             loaded.problem(arg_loc, f"transform `{name}`: {exc}")
@@ -210,12 +255,14 @@ def _bind_check(loaded: LoadedSpec, i: int, table_names: set[str]) -> BoundCheck
         hint = did_you_mean(spec.check, CHECKS.names())
         loaded.problem((*loc, "check"), f"unknown check `{spec.check}`{hint}")
         return None
+    if loaded.is_unresolved(loc):
+        return None  # the unresolved reference is the problem to report
     try:
         args = check.parse_args(spec.args)
     except ValidationError as exc:
         for err in exc.errors():
             key = err["type"] == "extra_forbidden"
-            message = f"check `{spec.check}`: {format_validation_error(err, None)}"
+            message = f"check `{spec.check}`: {format_validation_error(err, check.args_model)}"
             loaded.problem((*loc, *err["loc"]), message, key=key)
         return None
     except ValueError as exc:
@@ -288,7 +335,8 @@ def build_plan(loaded: LoadedSpec) -> Plan:
             message = f"invalid step name `{step.name}`: must match [a-z][a-z0-9_]*"
             loaded.problem((*loc, "name"), message)
         if step.name in owners:
-            first = loaded.positions.of(owners[step.name])
+            owner = owners[step.name]
+            first = loaded.positions.of(owner, key=owner[0] == "sources")
             message = f"duplicate name `{step.name}` (first defined at {first})"
             loaded.problem((*loc, "name"), message)
             continue
@@ -314,11 +362,12 @@ def build_plan(loaded: LoadedSpec) -> Plan:
                 loaded.problem((*loc, "input"), f"step `{step.name}` reads itself")
             else:
                 inputs.append(step.input)
-        if step.sql is not None:
+        if step.sql is not None and not loaded.is_unresolved((*loc, "sql")):
             try:
                 query = parse_query(step.sql)
             except SqlSyntaxError as exc:
-                loaded.problem((*loc, "sql"), f"step `{step.name}`: {exc}")
+                pos = _syntax_error_position(loaded, (*loc, "sql"), step.sql, exc)
+                loaded.problems.append(Problem(pos, f"step `{step.name}`: {exc}"))
             else:
                 ctes = {c.alias_or_name for c in query.find_all(exp.CTE)}
                 for tbl in query.find_all(exp.Table):
@@ -330,7 +379,7 @@ def build_plan(loaded: LoadedSpec) -> Plan:
                         continue  # table functions such as read_csv(...)
                     if tbl.name not in table_names:
                         hint = did_you_mean(tbl.name, table_names - {step.name})
-                        pos = _sql_position(loaded, (*loc, "sql"), tbl)
+                        pos = _table_position(loaded, (*loc, "sql"), step.sql, tbl)
                         message = f"step `{step.name}` reads unknown table `{tbl.name}`{hint}"
                         loaded.problems.append(Problem(pos, message))
                     elif tbl.name == step.name:

@@ -91,6 +91,8 @@ class Interpolator:
     redactor: Redactor = field(default_factory=Redactor)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     problems: list[Problem] = field(default_factory=list)
+    #: locations of the strings whose references could not be resolved
+    failed: set[Loc] = field(default_factory=set)
     _cache: dict[tuple[str, str | None], str] = field(default_factory=dict)
 
     def walk(self, data: Any, loc: Loc = (), skip: Callable[[Loc], bool] | None = None) -> Any:
@@ -125,7 +127,7 @@ class Interpolator:
 
     def _reference(self, ref: str, loc: Loc) -> Any:
         if m := _PARAM.fullmatch(ref):
-            return self._param(m.group(1), loc, ref)
+            return self._param(m.group(1), loc, f"${{{ref}}}")
         if m := _ENV.fullmatch(ref):
             name = m.group(1)
             if name not in self.environ:
@@ -162,6 +164,7 @@ class Interpolator:
         return self._cache[key]
 
     def _problem(self, loc: Loc, message: str) -> None:
+        self.failed.add(loc)
         self.problems.append(Problem(self.positions.of(loc), message))
 
 

@@ -46,6 +46,10 @@ class LoadedSpec:
     #: index in the YAML ``steps:`` / ``checks:`` list of each kept step / check
     step_index: list[int] = field(default_factory=list)
     check_index: list[int] = field(default_factory=list)
+    #: locations of string values whose ``${...}`` references could not be resolved
+    unresolved: set[Loc] = field(default_factory=set)
+    #: the problems of those references (kept when other problems at their place are not)
+    reference_problems: list[Problem] = field(default_factory=list)
 
     @property
     def base_dir(self) -> Path:
@@ -60,10 +64,28 @@ class LoadedSpec:
         """Record a problem at the YAML node ``loc``."""
         self.problems.append(Problem(self.positions.of(loc, key=key), message))
 
+    def is_unresolved(self, loc: Loc) -> bool:
+        """True if a reference at or below ``loc`` could not be resolved.
+
+        Such a value holds an empty stand-in; validating it further would only report
+        follow-on problems of the one already recorded.
+        """
+        n = len(loc)
+        return any(bad[:n] == loc for bad in self.unresolved)
+
     def raise_if_problems(self) -> None:
-        """Raise one `SpecError` holding every recorded problem, if any."""
-        if self.problems:
-            raise SpecError(self.problems)
+        """Raise one `SpecError` holding every recorded problem, if any.
+
+        A value whose reference could not be resolved reports that problem only, not also
+        the problems its empty stand-in causes (an invalid value, a SQL syntax error).
+        """
+        if not self.problems:
+            return
+        blamed = {self.positions.of(loc) for loc in self.unresolved}
+        kept = [
+            p for p in self.problems if p.position not in blamed or p in self.reference_problems
+        ]
+        raise SpecError(kept)
 
     def resolve_path(self, path: str) -> str:
         """A URL stays as is; a relative local path is made absolute from the spec's folder."""
@@ -112,7 +134,8 @@ def format_validation_error(err: Mapping[str, Any], model: type[BaseModel] | Non
     if kind == "string_pattern_mismatch" and isinstance(value, str):
         return f"invalid name `{value}`: must match [a-z][a-z0-9_]*"
     if value is not None and not isinstance(value, dict | list) and kind != "value_error":
-        return f"invalid value `{value}` for `{field_name}`: {msg}"
+        where = f" for `{field_name}`" if field_name else ""
+        return f"invalid value `{value}`{where}: {msg}"
     return msg
 
 
@@ -165,6 +188,8 @@ def load_spec(
         redactor=interp.redactor,
     )
     loaded.problems.extend(interp.problems)
+    loaded.unresolved |= interp.failed
+    loaded.reference_problems.extend(interp.problems)
 
     sections: dict[str, Any] = {}
     piecewise = {"sources": dict, "sinks": dict, "steps": list, "checks": list}

@@ -70,9 +70,12 @@ class StepSpec(_Model):
     description: str | None = None
     input: str | None = Field(default=None, description="A source or an earlier step")
     sql: str | None = Field(default=None, description="A SELECT in DuckDB's SQL dialect")
-    transforms: list[str | dict[str, Any]] = Field(
+    # Items are checked by the planner, which knows every transform and says which one is
+    # wrong; a typed union here would report each item twice ("not a string", "not a dict").
+    transforms: list[Any] = Field(
         default_factory=list,
         description="Transforms applied in order: a name, or {name: arguments}",
+        json_schema_extra={"items": {"anyOf": [{"type": "string"}, {"type": "object"}]}},
     )
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ missing field) fall back to the nearest recorded ancestor.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,14 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
 from enterprise_data_engineering.errors import ConfigError, Position, SpecError, display_path
 
 Loc = tuple[Hashable, ...]
+
+_DUPLICATE = re.compile(r'found duplicate key "(.*?)" with value')
 
 
 @dataclass
@@ -89,6 +93,10 @@ def load_yaml_text(text: str, file: str) -> tuple[Any, Positions]:
         mark = exc.problem_mark or exc.context_mark
         pos = Position(file, mark.line + 1, mark.column + 1) if mark else Position(file, 1, 1)
         problem = " ".join(str(p) for p in (exc.context, exc.problem) if p).strip()
+        if isinstance(exc, DuplicateKeyError):
+            # ruamel's text repeats both values in full; the key and its place are enough
+            m = _DUPLICATE.search(str(exc.problem))
+            problem = f"duplicate key `{m.group(1)}`" if m else "duplicate key"
         raise SpecError.single(f"invalid YAML: {problem or exc}", pos) from exc
     positions = Positions(file)
     if isinstance(data, CommentedMap):

@@ -30,7 +30,6 @@ from typing import ClassVar, Literal
 
 from enterprise_data_engineering.common_utils.registry import Registry
 from enterprise_data_engineering.errors import ConfigError
-from enterprise_data_engineering.storage.paths import list_files as _list_local_files
 from enterprise_data_engineering.storage.paths import scheme
 
 #: how a staged sink replaces the published one
@@ -94,8 +93,13 @@ class Storage(ABC):
         """Remove leftovers of dead runs beside ``sink_path``; finish interrupted publishes."""
 
     def list_files(self, path_or_glob: str) -> list[str]:
-        """The data files a source path or glob names, sorted (see `paths.list_files`)."""
-        return _list_local_files(path_or_glob)
+        """The data files a source path or glob names, sorted (see `paths.list_files`).
+
+        Raises:
+            DependencyError: nothing matches.
+            ConfigError: this storage cannot list files.
+        """
+        raise ConfigError(f"{type(self).__name__} cannot list files such as `{path_or_glob}`")
 
 
 def _load_builtins() -> None:

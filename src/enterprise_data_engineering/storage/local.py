@@ -24,12 +24,14 @@ die with their process). Lock files are unlinked only by their holder; whoever a
 lock then checks that its path still names the locked file, and retries otherwise (the lock
 was released and unlinked while it waited). Lock order is run lock, then sink lock.
 
-**Publish** (holding the sink lock):
+**Publish**:
 
-1. ``append`` only: hard-link every file of the published sink into the staged folder at
+1. ``fsync`` every staged file and folder, so a published sink is durable (before taking
+   the sink lock: it can take a while). Then, holding the sink lock:
+2. ``append`` only: hard-link every file of the published sink into the staged folder at
    the same relative path (hive partitions such as ``region=eu/`` merge), copying where
    hard links are impossible; a name present in both is an error and nothing changes.
-2. ``fsync`` every staged file and folder, so a published sink is durable.
+   New files are named by the engine with the run id, so names do not clash in practice.
 3. Swap, atomically: ``renameat2(staged, sink, RENAME_EXCHANGE)`` (Linux >= 3.15, through
    ``ctypes``) exchanges the two folders in one step; when the sink does not exist yet a
    plain ``rename`` (``RENAME_NOREPLACE`` where available) is already atomic. ``fsync`` the
@@ -50,7 +52,12 @@ otherwise the sink is whole (old or new) and the journal is dropped.
 or run lock in ``.ede-staging/`` whose lock can be taken (a dead run), resolve the journals
 of that run, then delete its folder and lock; then resolve any remaining journal and remove
 unused sink locks; finally remove ``.ede-staging/`` if empty. A killed run therefore leaves
-each sink entirely old or entirely new, and the next run needs no manual clean-up.
+each sink entirely old or entirely new, and the next run needs no manual clean-up. (A
+journal that cannot be resolved, because someone deleted the saved old content, stops only
+its own sink, with a message saying what to restore.)
+
+A publish that raises leaves the sink unchanged and the sink still staged: the caller
+discards it (the runner discards every staged sink of a failed run).
 
 Concurrent runs publishing the same sink are serialised by the sink lock; a run waits at
 most ``lock_timeout`` seconds for it (then `EdeTimeoutError`, exit 6).
@@ -81,7 +88,7 @@ from enterprise_data_engineering.errors import (
     display_path,
 )
 from enterprise_data_engineering.storage.base import PublishMode, StagedSink, Storage
-from enterprise_data_engineering.storage.paths import local_path, os_error
+from enterprise_data_engineering.storage.paths import list_files, local_path, os_error
 
 #: the folder beside the sinks that holds staged sinks, locks and journals
 STAGING_DIR = ".ede-staging"
@@ -338,6 +345,10 @@ class LocalStorage(Storage):
             _remove_if_empty(root)
         except OSError as exc:
             raise os_error(exc, "recovering", str(root)) from exc
+
+    def list_files(self, path_or_glob: str) -> list[str]:
+        """The data files a local path, folder or glob names, sorted (see `paths.list_files`)."""
+        return list_files(path_or_glob)
 
     # ------------------------------------------------------------------ locks
 
@@ -596,7 +607,7 @@ class LocalStorage(Storage):
                 # The dead run's folder may hold the old content of a sink it was publishing.
                 for base in self._journals(root):
                     if self._journal_run(root, base) == run_id:
-                        self._with_sink_lock(root, base, blocking=True)
+                        self._with_sink_lock(root, base, blocking=True, strict=False)
                 _rmtree(root / run_id)
             finally:
                 self._release(fd, lock_path)
@@ -606,16 +617,23 @@ class LocalStorage(Storage):
         with os.scandir(root) as entries:
             bases.update(e.name[: -len(_SINK_LOCK)] for e in entries if e.name.endswith(_SINK_LOCK))
         for base in sorted(bases):
-            self._with_sink_lock(root, base, blocking=base == own)
+            self._with_sink_lock(root, base, blocking=base == own, strict=base == own)
 
-    def _with_sink_lock(self, root: Path, base: str, *, blocking: bool) -> None:
-        """Take the sink lock, resolve the sink's journal, release and unlink the lock."""
+    def _with_sink_lock(self, root: Path, base: str, *, blocking: bool, strict: bool) -> None:
+        """Take the sink lock, resolve the sink's journal, release and unlink the lock.
+
+        Not ``strict``: a journal that cannot be resolved is left for its own sink's recovery
+        to report, so that it does not block the other sinks of the folder.
+        """
         lock_path = self._sink_lock_path(root, base)
         fd = self._acquire(lock_path, blocking=blocking, what=self._sink_what(root, base))
         if fd is None:
             return
         try:
             self._resolve_journal(root, base)
+        except EdeRuntimeError:
+            if strict:
+                raise
         finally:
             self._release(fd, lock_path)
 

@@ -30,6 +30,7 @@ from enterprise_data_engineering.transforms.common import (
     TransformArgs,
     check_output_names,
     check_references,
+    parse_value,
     project,
     select_from,
 )
@@ -202,7 +203,9 @@ class CastColumns(Transform):
 class DeriveColumns(Transform):
     """Add or replace columns computed by SQL expressions (DuckDB dialect).
 
-    A replaced column keeps its place; new columns are appended in the order given. Every
+    A replaced column keeps its place (names compare case-insensitively, as in the engines:
+    ``Amount`` replaces ``amount`` and is named ``Amount``); new columns are appended in the
+    order given. Every
     expression sees the columns of the input only, not the other columns of the same
     ``derive`` (as in one SQL ``SELECT``): use two ``derive`` transforms to build on a
     derived column.
@@ -223,18 +226,10 @@ class DeriveColumns(Transform):
         """Project the input with replaced columns in place and new ones at the end."""
         derived: dict[str, exp.Expr] = {}
         for name, text in args.items():
-            expression = sql.parse_expression(text)
+            expression = parse_value(text)
             check_references(expression, relation, f"`derive` of `{name}`")
             derived[name] = expression
-        existing = set(relation.names)
-        new = [name for name in derived if name not in existing]
-        check_output_names([*relation.names, *new], self.name)
-        projections = [
-            project(derived[name], name) if name in derived else sql.column(name)
-            for name in relation.names
-        ]
-        projections += [project(derived[name], name) for name in new]
-        return select_from(relation, projections)
+        return add_or_replace(relation, derived, self.name)
 
 
 class EnforceSchemaArgs(TransformArgs):
@@ -251,7 +246,8 @@ class EnforceSchema(Transform):
     added as typed nulls, and every column is cast. ``strict``: the table must have exactly
     the schema's columns (any missing or extra column is an error listing them); values are
     then cast and ordered as given. A value that cannot be cast fails the run in both modes.
-    Column names are compared exactly.
+    Names compare case-insensitively, as in the engines; the output uses the schema's
+    spelling.
 
     ```yaml
     transforms:
@@ -271,10 +267,11 @@ class EnforceSchema(Transform):
         """Project the schema's columns, cast to their types."""
         schema = {name: sql.parse_type(text) for name, text in args.schema_.items()}
         check_output_names(list(schema), self.name)
-        existing = {col.name: col.type for col in relation.columns}
+        existing = {col.name.casefold(): col for col in relation.columns}
         if args.mode == "strict":
-            missing = [name for name in schema if name not in existing]
-            extra = [name for name in existing if name not in schema]
+            wanted = {name.casefold() for name in schema}
+            missing = [name for name in schema if name.casefold() not in existing]
+            extra = [col.name for col in relation.columns if col.name.casefold() not in wanted]
             if missing or extra:
                 parts = []
                 if missing:
@@ -287,12 +284,13 @@ class EnforceSchema(Transform):
                 )
         projections: list[exp.Expr] = []
         for name, dtype in schema.items():
-            if name not in existing:
+            col = existing.get(name.casefold())
+            if col is None:
                 projections.append(sql.alias(exp.cast(exp.null(), dtype), name))
-            elif existing[name] == dtype:
-                projections.append(sql.column(name))
+            elif col.type == dtype:
+                projections.append(project(sql.column(col.name), name))
             else:
-                projections.append(sql.alias(exp.cast(sql.column(name), dtype), name))
+                projections.append(sql.alias(exp.cast(sql.column(col.name), dtype), name))
         return select_from(relation, projections)
 
 
@@ -388,18 +386,25 @@ class AddAuditColumns(Transform):
         if args.source_system is not None:
             audit["source_system"] = exp.Literal.string(args.source_system)
         audit["batch_id"] = exp.Literal.string(ctx.run_id)
-        return _add_or_replace(relation, audit)
+        return add_or_replace(relation, audit, self.name)
 
 
-def _add_or_replace(relation: Relation, columns: dict[str, exp.Expr]) -> exp.Select:
-    """Replace columns of the same name in place, append the others in order."""
-    existing = set(relation.names)
-    projections = [
-        sql.alias(columns[name], name) if name in columns else sql.column(name)
-        for name in relation.names
-    ]
+def add_or_replace(relation: Relation, columns: dict[str, exp.Expr], transform: str) -> exp.Select:
+    """Project ``relation`` with ``columns`` replacing those of the same name, in place.
+
+    Names compare case-insensitively (as in DuckDB and Spark) and a replaced column takes
+    its new spelling; columns that replace nothing are appended in order.
+    """
+    by_key = {name.casefold(): name for name in columns}
+    if len(by_key) != len(columns):
+        check_output_names(list(columns), transform)
+    replaced = {name.casefold() for name in relation.names} & set(by_key)
+    projections: list[exp.Expr] = []
+    for name in relation.names:
+        new = by_key.get(name.casefold())
+        projections.append(project(columns[new], new) if new else sql.column(name))
     projections += [
-        sql.alias(value, name) for name, value in columns.items() if name not in existing
+        project(value, name) for name, value in columns.items() if name.casefold() not in replaced
     ]
     return select_from(relation, projections)
 
@@ -417,5 +422,6 @@ __all__ = [
     "RemoveEmptyColumnsArgs",
     "RenameColumns",
     "SelectColumns",
+    "add_or_replace",
     "clean_names",
 ]

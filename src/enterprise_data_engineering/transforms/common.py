@@ -12,7 +12,14 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 import sqlglot
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
@@ -29,12 +36,12 @@ def _valid_type(text: str) -> str:
 
 
 def _valid_expression(text: str) -> str:
-    sql.parse_expression(text, "expression")
+    parse_value(text, "expression")
     return text
 
 
 def _valid_predicate(text: str) -> str:
-    sql.parse_expression(text, "predicate")
+    parse_value(text, "predicate")
     return text
 
 
@@ -49,10 +56,23 @@ ColumnName = Annotated[str, StringConstraints(min_length=1)]
 ColumnList = Annotated[list[ColumnName], Field(min_length=1)]
 #: a SQL type name such as ``bigint`` or ``decimal(12,2)`` (DuckDB spelling)
 SqlTypeName = Annotated[str, AfterValidator(_valid_type)]
+
+
 #: one SQL expression in DuckDB's dialect
-SqlExpressionText = Annotated[str, AfterValidator(_valid_expression)]
+def _scalar_as_sql(value: object) -> object:
+    """YAML gives ``1``, ``2.5`` or ``true`` for a bare value (or a typed ``${params.x}``)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return value
+
+
+SqlExpressionText = Annotated[
+    str, BeforeValidator(_scalar_as_sql), AfterValidator(_valid_expression)
+]
 #: one SQL predicate in DuckDB's dialect
-SqlPredicateText = Annotated[str, AfterValidator(_valid_predicate)]
+SqlPredicateText = Annotated[str, BeforeValidator(_scalar_as_sql), AfterValidator(_valid_predicate)]
 #: the items of an ``ORDER BY`` clause: ``expr [asc|desc] [nulls first|last], ...``
 OrderByText = Annotated[str, AfterValidator(_valid_order_by)]
 
@@ -64,6 +84,24 @@ class TransformArgs(BaseModel):
 
 
 # Parsing ----------------------------------------------------------------------------------
+
+
+def parse_value(text: str, what: str = "expression") -> exp.Expr:
+    """Parse one SQL expression or predicate (DuckDB dialect) that must not name itself.
+
+    ``amount eur`` parses as ``amount AS eur``; in a transform argument that is a typo,
+    not an alias (``derive`` names its columns by their keys).
+
+    Raises:
+        SqlSyntaxError: the text is not exactly one SQL expression.
+    """
+    node = sql.parse_expression(text, what)
+    if isinstance(node, exp.Alias):
+        raise sql.SqlSyntaxError(
+            f"invalid SQL {what} `{text}`: unexpected alias `{node.alias}` "
+            "(a missing operator or comma?)"
+        )
+    return node
 
 
 def parse_order_by(text: str) -> list[exp.Ordered]:

@@ -15,6 +15,7 @@ from enterprise_data_engineering.transforms.common import (
     check_references,
     is_orderable,
     parse_order_by,
+    parse_value,
     select_from,
 )
 
@@ -36,7 +37,7 @@ class FilterRows(Transform):
 
     def apply(self, relation: Relation, args: str, ctx: TransformContext) -> exp.Select:
         """``SELECT columns FROM source WHERE predicate``."""
-        predicate = sql.parse_expression(args, "predicate")
+        predicate = parse_value(args, "predicate")
         check_references(predicate, relation, "`filter`")
         return select_from(relation, (sql.column(name) for name in relation.names)).where(
             predicate, copy=False

@@ -446,6 +446,10 @@ def test_a_journal_whose_backup_is_gone_says_what_to_do(tmp_path: Path) -> None:
     (out / STAGING_DIR / "sink.journal").write_text("ghost")
     with pytest.raises(EdeRuntimeError, match="restore the folder"):
         LocalStorage().recover(str(out / "sink"))
+    # it does not block the other sinks of the folder
+    publish_files(LocalStorage(), out / "other", "run12", {"a.txt": "a"})
+    assert (out / "other" / "a.txt").read_text() == "a"
+    assert (out / STAGING_DIR / "sink.journal").exists()
 
 
 # ----------------------------------------------------------------------------- kill -9
@@ -535,3 +539,10 @@ def test_kill_9_during_publish_smoke(tmp_path: Path, mode: str, exchange: str) -
 )
 def test_kill_9_at_random_moments(tmp_path: Path, mode: str, exchange: str) -> None:
     kill_rounds(tmp_path, mode, exchange, rounds=30)
+
+
+def test_list_files_through_the_storage(tmp_path: Path) -> None:
+    write_files(tmp_path / "src", {"a.csv": "1"})
+    assert storage_for(str(tmp_path)).list_files(str(tmp_path / "src")) == [
+        str(tmp_path / "src" / "a.csv")
+    ]
