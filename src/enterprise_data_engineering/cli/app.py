@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 
 SpecArg = Annotated[
-    Path, typer.Argument(help="The pipeline spec (YAML).", show_default=False, dir_okay=False)
+    Path, typer.Argument(help="The pipeline spec (YAML).", metavar="SPEC", show_default=False)
 ]
 ParamOpt = Annotated[
     list[str] | None,
@@ -235,8 +235,6 @@ def _print_error(exc: EdeError, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``ede`` console script."""
-    import click
-
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("EDE_DEBUG", "") not in ("", "0")
     args = [a for a in args if a != "--debug"]
@@ -246,23 +244,23 @@ def main(argv: list[str] | None = None) -> None:
     except EdeError as exc:
         _print_error(exc, debug)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        print("Aborted.", file=sys.stderr)
-        sys.exit(7)
-    except click.ClickException as exc:
-        # Usage errors are configuration errors (CONTRACT §3: bad option → exit 1).
-        exc.show(file=sys.stderr)
-        sys.exit(1)
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         sys.exit(7)
-    except Exception as exc:  # last resort: never a bare traceback unless --debug
+    except Exception as exc:
+        # Click's exceptions (Typer may vendor its own copy of Click, so match by shape).
+        kind = type(exc).__name__
+        if kind == "Exit":
+            sys.exit(int(getattr(exc, "exit_code", 0)))
+        if kind == "Abort":
+            print("Aborted.", file=sys.stderr)
+            sys.exit(7)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            # Usage errors are configuration errors (CONTRACT §3: bad option → exit 1).
+            exc.show(file=sys.stderr)
+            sys.exit(1)
         if debug:
             raise
-        print(
-            f"Error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr
-        )
+        print(f"Error: unexpected {kind}: {exc} (rerun with --debug)", file=sys.stderr)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -30,7 +30,7 @@ def _write_status_file(path: Path, report: dict[str, Any]) -> None:
 
 
 def run(
-    spec: Annotated[Path, typer.Argument(help="The pipeline spec (YAML).", dir_okay=False)],
+    spec: Annotated[Path, typer.Argument(help="The pipeline spec (YAML).", metavar="SPEC")],
     engine: Annotated[
         str | None, typer.Option(help="duckdb or spark (overrides the spec's `engine`).")
     ] = None,
@@ -49,6 +49,14 @@ def run(
         Path | None, typer.Option(help="Also write the JSON report to FILE (also on failure).")
     ] = None,
     history: Annotated[bool, typer.Option(help="Record the run in the run history.")] = True,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL (local[*], spark://…, yarn, k8s://…, sc://…); "
+            "else EDE_SPARK_MASTER, else the spec's spark.master.",
+        ),
+    ] = None,
 ) -> None:
     """Run a pipeline: read, transform, check, then publish every sink atomically."""
     from enterprise_data_engineering.runtime.console import RichRunConsole, RunConsole
@@ -62,6 +70,7 @@ def run(
         params=parse_param_overrides(param or []),
         select=list(select or []),
         record_history=history,
+        spark_master=spark_master,
     )
     console: RunConsole = RichRunConsole() if output_format == "text" else RunConsole()
     report = run_pipeline(spec, options, console)

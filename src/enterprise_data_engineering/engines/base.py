@@ -59,6 +59,12 @@ class EngineSettings:
     memory_limit: str | None = None
     temp_directory: str | None = None
     threads: int | None = None
+    #: Spark: master URL (``local[*]``, ``spark://…``, ``yarn``, ``k8s://…``, ``sc://…``)
+    master: str | None = None
+    #: Spark: application name
+    app_name: str | None = None
+    #: engine configuration passed through (e.g. Spark ``conf``)
+    conf: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +79,15 @@ class Engine(ABC):
     spills_to_disk: ClassVar[bool] = False
     #: executes on a cluster of machines
     distributed: ClassVar[bool] = False
+
+    @classmethod
+    def unsupported(cls, expression: exp.Expr) -> list[tuple[exp.Expr, str]]:
+        """Parts of a user expression this engine cannot run, each with a reason.
+
+        Called by ``ede validate --engine NAME`` on user SQL (steps, filters, derives), so a
+        difference between engines is reported with its position before anything runs.
+        """
+        return []
 
     def render(self, expression: exp.Expr) -> str:
         """Render a SQLGlot expression in the engine's dialect (identifiers quoted)."""

@@ -16,6 +16,7 @@ from enterprise_data_engineering.errors import ConfigError
 
 def _load_builtins() -> None:
     ENGINES.register("duckdb", "enterprise_data_engineering.engines.duckdb:DuckDBEngine")
+    ENGINES.register("spark", "enterprise_data_engineering.engines.spark:SparkEngine")
 
 
 #: ``"module:Class"`` of each engine, by name (an entry point may also give the class)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,10 +45,10 @@ from enterprise_data_engineering.errors import (
     RetryableError,
     SpecError,
 )
-from enterprise_data_engineering.planning.plan import Plan, StepNode, build_plan
+from enterprise_data_engineering.planning.plan import Plan, SinkNode, StepNode, build_plan
 from enterprise_data_engineering.runtime.console import RunConsole
+from enterprise_data_engineering.runtime.secrets import default_secret_resolver
 from enterprise_data_engineering.spec.interpolation import (
-    NoSecretResolver,
     Redactor,
     SecretResolver,
 )
@@ -66,6 +67,8 @@ class RunOptions:
     secrets: SecretResolver | None = None
     record_history: bool = True
     history_path: Path | None = None
+    #: Spark master URL; else ``EDE_SPARK_MASTER``, else the spec's ``spark.master``
+    spark_master: str | None = None
 
 
 @dataclass
@@ -283,6 +286,26 @@ class Runner:
     def _publish(self, _ctx: PipelineContext) -> None:
         for out in self.outputs:
             storage_for(out.path).publish(out.staged, out.mode)
+        for sink in self.plan.sinks:
+            if sink.spec.catalog is not None:
+                self._register_in_catalog(sink)
+
+    def _register_in_catalog(self, sink: SinkNode) -> None:
+        """Create or update the sink's Glue table (schema, location, format, partitions)."""
+        from enterprise_data_engineering.aws.glue import register_sink
+
+        assert sink.spec.catalog is not None
+        table = exp.Table(this=exp.to_identifier(sink.name, quoted=True))
+        columns = self._engine().columns(exp.select("*").from_(table))
+        register_sink(
+            database=sink.spec.catalog.database,
+            table=sink.spec.catalog.table,
+            path=sink.path,
+            format=sink.spec.format,
+            columns=columns,
+            partition_by=list(sink.spec.partition_by),
+            description=sink.spec.catalog.description,
+        )
 
     def _discard(self) -> None:
         for out in self.outputs:
@@ -378,7 +401,7 @@ def run_pipeline(
     error: EdeError | None = None
     try:
         loaded = load_spec(
-            spec_path, params=opts.params, secrets=opts.secrets or NoSecretResolver()
+            spec_path, params=opts.params, secrets=opts.secrets or default_secret_resolver()
         )
         redactor = loaded.redactor
         pipeline_name = loaded.spec.name or pipeline_name
@@ -394,7 +417,11 @@ def run_pipeline(
             if duck.temp_directory
             else None,
             threads=duck.threads,
-            options={"spark": loaded.spec.spark.model_dump()},
+            master=opts.spark_master
+            or os.environ.get("EDE_SPARK_MASTER")
+            or loaded.spec.spark.master,
+            app_name=loaded.spec.spark.app_name or f"ede-{pipeline_name}",
+            conf=dict(loaded.spec.spark.conf),
         )
         runner = Runner(plan, engine_name, con, redactor, run_id, started)
         _status, error, _ = runner.run(settings)

@@ -52,6 +52,14 @@ class SourceSpec(_Model):
     description: str | None = None
 
 
+class CatalogSpec(_Model):
+    """Register a sink as a table of a data catalog (AWS Glue) after it is published."""
+
+    database: str = Field(min_length=1)
+    table: str = Field(min_length=1)
+    description: str | None = None
+
+
 class SinkSpec(_Model):
     """Where a table is published (a folder)."""
 
@@ -60,6 +68,9 @@ class SinkSpec(_Model):
     mode: Literal["overwrite", "append"] = "overwrite"
     partition_by: list[str] = Field(default_factory=list, description="Hive-style partitions")
     options: dict[str, Any] = Field(default_factory=dict, description="Writer options")
+    catalog: CatalogSpec | None = Field(
+        default=None, description="Glue Data Catalog table to create or update after publish"
+    )
     description: str | None = None
 
 
