@@ -370,15 +370,10 @@ def test_run_then_runs_list_and_show(ede: Any, project: Path) -> None:
     ],
     ids=["missing_argument", "bad_choice", "unknown_command", "unknown_option"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/app.py main() catches click.ClickException, but Typer 0.29 raises its vendored "
-    "typer._click exceptions, so usage errors fall to the last-resort handler (exit 2); "
-    "remove this mark when fixed",
-)
 def test_usage_errors_exit_1(ede: Any, project: Path, args: list[str]) -> None:
     code, _, stderr = ede(*args)
 
     assert code == 1, stderr
     assert "Traceback" not in stderr
     assert "unexpected" not in stderr
+    assert "Usage:" in stderr or "Error" in stderr

@@ -60,8 +60,8 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def ede(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "EDE_HOME": str(project / ".ede")}
+def ede(project: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "EDE_HOME": str(project / ".ede"), **extra_env}
     return subprocess.run(
         [sys.executable, "-m", "enterprise_data_engineering", *args],
         cwd=project,
@@ -88,7 +88,7 @@ def test_run_publishes_expected_tables_and_report(project: Path) -> None:
     report = json.loads(result.stdout)  # exactly one JSON object on stdout
     assert report["status"] == "succeeded" and report["exit_code"] == 0 and report["error"] is None
     assert report["pipeline"] == "orders_daily" and report["engine"] == "duckdb"
-    assert {k for k in report} >= {
+    assert set(report) >= {
         "pipeline",
         "run_id",
         "engine",
@@ -236,7 +236,7 @@ def test_unresolvable_secret_is_a_clear_error(project: Path) -> None:
             "process_name: orders_daily", "process_name: '${secret:prod/db#password}'"
         )
     )
-    result = ede(project, "run", "pipeline.yaml")
+    result = ede(project, "run", "pipeline.yaml", EDE_SECRET_BACKEND="none")
     assert result.returncode == 1
     assert "prod/db" in result.stderr and "Traceback" not in result.stderr
     assert ede(project, "validate", "pipeline.yaml").returncode == 0  # validation reads no secret

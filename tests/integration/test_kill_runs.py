@@ -64,9 +64,22 @@ def _make_project(root: Path) -> Path:
 
 def _run(spec: Path, version: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "enterprise_data_engineering", "run", str(spec),
-         "--param", f"version={version}", "--output-format", "json", "--no-history"],
-        cwd=spec.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "enterprise_data_engineering",
+            "run",
+            str(spec),
+            "--param",
+            f"version={version}",
+            "--output-format",
+            "json",
+            "--no-history",
+        ],
+        cwd=spec.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -82,9 +95,7 @@ def _sink_state(folder: Path, fmt: str) -> tuple[str, int, int] | None:
     reader = "read_parquet" if fmt == "parquet" else "read_csv"
     glob = str(folder / "**" / f"*.{fmt}")
     extra = ", hive_partitioning = true" if fmt == "parquet" else ""
-    versions = con.execute(
-        f"SELECT DISTINCT version FROM {reader}('{glob}'{extra})"
-    ).fetchall()
+    versions = con.execute(f"SELECT DISTINCT version FROM {reader}('{glob}'{extra})").fetchall()
     assert len(versions) == 1, f"{folder} mixes versions {versions}"
     if fmt == "parquet":
         rows = con.execute(f"SELECT count(*) FROM {reader}('{glob}'{extra})").fetchone()

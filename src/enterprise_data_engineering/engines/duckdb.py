@@ -208,10 +208,8 @@ class DuckDBEngine(Engine):
         target = exp.Table(this=exp.to_identifier(name, quoted=True))
         create = exp.Create(this=target, kind="TABLE", replace=True, expression=query)
         try:
-            self.connection.execute(self.render(create))
-            row = self.connection.execute(
-                self.render(exp.select(exp.func("count", exp.Star())).from_(target))
-            ).fetchone()
+            # DuckDB answers CREATE TABLE AS with the number of rows it inserted.
+            row = self.connection.execute(self.render(create)).fetchone()
         except duckdb.Error as exc:
             raise translate_duckdb_error(exc, f"step `{name}`") from exc
         return int(row[0]) if row else 0
@@ -305,14 +303,8 @@ class DuckDBEngine(Engine):
             this=source.subquery(), kind=False, files=[exp.Literal.string(target)], params=params
         )
         try:
-            self.connection.execute(self.render(copy))
-            row = self.connection.execute(
-                self.render(
-                    exp.select(exp.func("count", exp.Star())).from_(
-                        exp.Table(this=exp.to_identifier(request.table, quoted=True))
-                    )
-                )
-            ).fetchone()
+            # COPY answers with the number of rows it wrote.
+            row = self.connection.execute(self.render(copy)).fetchone()
         except duckdb.Error as exc:
             raise translate_duckdb_error(exc, f"sink `{request.table}`") from exc
         return int(row[0]) if row else 0

@@ -176,7 +176,7 @@ def _table_position(loaded: LoadedSpec, loc: Loc, sql: str, table: exp.Table) ->
     start = table.this.meta.get("start")
     if not isinstance(start, int):
         return loaded.positions.of(loc)
-    if sql[start : start + 1] in '"`':
+    if start < len(sql) and sql[start] in '"`':
         start += 1  # a quoted identifier: point at its name
     return _position_in_value(loaded, loc, sql, start, table.name)
 
