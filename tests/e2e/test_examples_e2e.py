@@ -290,6 +290,7 @@ def test_orders_daily_quarantine_holds_the_rejected_rows(orders_daily: dict[str,
     assert len(rows) == len(set(exp["negative_ids"]) | set(exp["bad_date_ids"]))
 
 
+@pytest.mark.slow
 def test_orders_daily_rerun_is_idempotent(orders_daily: dict[str, Any]) -> None:
     """A second run overwrites the sinks: same row counts, no leftovers of the first run."""
     root, exp = orders_daily["root"], orders_daily["expected"]

@@ -1,7 +1,9 @@
 """`ede validate` on broken specs: exit 1, one ``FILE:LINE:COL: message`` line per problem.
 
-Every case is a real subprocess (argument parsing, exit code, stderr). Expected positions
-are counted by hand from the YAML text of the case (lines and columns count from 1).
+The table runs through the CLI's ``main()`` in-process (argument parsing, exit code,
+stderr) to stay fast, and a sample of it, plus the other tests here, through a real
+``python -m enterprise_data_engineering`` subprocess. Expected positions are counted by hand
+from the YAML text of each case (lines and columns count from 1).
 """
 
 from __future__ import annotations
@@ -684,21 +686,9 @@ def _problem_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if re.match(rf"{re.escape(SPEC)}:\d+:\d+: ", line)]
 
 
-@pytest.mark.parametrize(("yaml", "expected", "args"), CASES)
-def test_validate_reports_the_problem_at_its_position(
-    ede: Any,
-    tmp_path: Path,
-    ede_home: Path,
-    yaml: str,
-    expected: list[Expected],
-    args: tuple[str, ...],
+def _assert_reported(
+    code: int, stdout: str, stderr: str, expected: list[Expected], work: Path, home: Path
 ) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / SPEC).write_text(textwrap.dedent(yaml), encoding="utf-8")
-
-    code, stdout, stderr = ede("validate", SPEC, *args, cwd=work, env={UNSET_VAR: None})
-
     assert code == 1, stderr
     assert "Traceback" not in stderr
     assert stdout == ""
@@ -708,9 +698,72 @@ def test_validate_reports_the_problem_at_its_position(
         assert line.startswith(f"{SPEC}:{row}:{col}: "), stderr
         for fragment in fragments:
             assert fragment in line, line
+    if len(expected) > 1:
+        assert f"Error: {len(expected)} problems in the spec" in stderr
     # validation never touches data: the folder holds the spec only, the history is empty
     assert sorted(p.name for p in work.iterdir()) == [SPEC]
-    assert list(ede_home.iterdir()) == []
+    assert list(home.iterdir()) == []
+
+
+def _write_case(tmp_path: Path, yaml: str) -> Path:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / SPEC).write_text(textwrap.dedent(yaml), encoding="utf-8")
+    return work
+
+
+@pytest.mark.parametrize(("yaml", "expected", "args"), CASES)
+def test_validate_reports_the_problem_at_its_position(
+    tmp_path: Path,
+    ede_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    yaml: str,
+    expected: list[Expected],
+    args: tuple[str, ...],
+) -> None:
+    """The whole table through the CLI's ``main()`` in-process (fast), exit code included."""
+    from enterprise_data_engineering.cli.app import main
+
+    work = _write_case(tmp_path, yaml)
+    monkeypatch.chdir(work)
+    monkeypatch.delenv(UNSET_VAR, raising=False)
+    monkeypatch.delenv("EDE_DEBUG", raising=False)
+
+    with pytest.raises(SystemExit) as info:
+        main(["validate", SPEC, *args])
+
+    out, err = capsys.readouterr()
+    _assert_reported(int(info.value.code or 0), out, err, expected, work, ede_home)
+
+
+SUBPROCESS_SAMPLE = {
+    "yaml_syntax_error",
+    "unknown_top_level_field",
+    "sql_unknown_table_in_block",
+    "unknown_transform",
+    "unknown_param",
+    "param_override_breaks_a_check",
+}
+
+
+@pytest.mark.parametrize(
+    ("yaml", "expected", "args"), [c for c in CASES if c.id in SUBPROCESS_SAMPLE]
+)
+def test_validate_in_a_real_process(
+    ede: Any,
+    tmp_path: Path,
+    ede_home: Path,
+    yaml: str,
+    expected: list[Expected],
+    args: tuple[str, ...],
+) -> None:
+    """A sample of the table through ``python -m enterprise_data_engineering``."""
+    work = _write_case(tmp_path, yaml)
+
+    code, stdout, stderr = ede("validate", SPEC, *args, cwd=work, env={UNSET_VAR: None})
+
+    _assert_reported(code, stdout, stderr, expected, work, ede_home)
 
 
 MANY_PROBLEMS = """\

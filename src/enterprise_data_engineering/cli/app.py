@@ -193,8 +193,10 @@ def info() -> None:
     table = Table(title="ede environment", title_justify="left", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
+    from rich.markup import escape
+
     for key, value in environment_info().items():
-        table.add_row(key, value)
+        table.add_row(key, escape(value))
     _stdout().print(table)
 
 
@@ -204,7 +206,14 @@ app.command(name="run")(_runs.run)
 app.add_typer(_runs.runs_app, name="runs")
 
 
+_plugins_added = False
+
+
 def _add_plugin_commands() -> None:
+    global _plugins_added
+    if _plugins_added:
+        return
+    _plugins_added = True
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="ede.cli"):

@@ -24,6 +24,8 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, ParseError) and exc.errors:
         first = exc.errors[0]
         desc = str(first.get("description", "")).strip()
+        if desc.startswith("Required keyword:"):  # SQLGlot's wording names its own classes
+            desc = "incomplete expression"
         hl = str(first.get("highlight", "") or "").strip()
         return f"{desc} near `{hl}`" if hl else desc
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
