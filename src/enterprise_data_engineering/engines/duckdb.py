@@ -30,7 +30,14 @@ from enterprise_data_engineering.errors import (
     EdeRuntimeError,
     PermissionDeniedError,
 )
-from enterprise_data_engineering.storage.paths import is_url, list_files, local_path, scheme
+from enterprise_data_engineering.storage.base import storage_for
+from enterprise_data_engineering.storage.paths import (
+    has_glob,
+    is_url,
+    list_files,
+    local_path,
+    scheme,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -117,19 +124,61 @@ class DuckDBEngine(Engine):
             self.connection: duckdb.DuckDBPyConnection = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
             raise ConfigError(f"invalid DuckDB settings {config}: {exc}") from exc
+        #: fsspec filesystems registered with DuckDB, by URL scheme (see `_use_remote`)
+        self._remote: dict[str, Any] = {}
+
+    # -- remote storage (s3://, ...) -------------------------------------------------------------
+    # DuckDB's own httpfs extension is not required: a storage that offers an fsspec filesystem
+    # (``fsspec_filesystem()``, e.g. `storage.s3.S3Storage`) is registered with the connection,
+    # and DuckDB reads and writes its URLs through it. Local paths never go through here.
+    def _use_remote(self, path: str) -> None:
+        """Register the fsspec filesystem of ``path``'s storage (once per scheme)."""
+        name = scheme(path)
+        if name == "file" or name in self._remote:
+            return
+        factory = getattr(storage_for(path), "fsspec_filesystem", None)
+        if factory is None:  # left to DuckDB's own extensions
+            self._remote[name] = None
+            return
+        filesystem = factory()
+        self.connection.register_filesystem(filesystem)
+        self._remote[name] = filesystem
+
+    def _remote_error(self, path: str, exc: Exception, what: str) -> EdeError | None:
+        """The storage's own error behind a DuckDB failure on a remote ``path``, if any."""
+        filesystem = self._remote.get(scheme(path))
+        explain = getattr(storage_for(path), "engine_error", None)
+        if filesystem is None or explain is None:
+            return None
+        found = explain(filesystem, str(exc), what)
+        return found if isinstance(found, EdeError) else None
 
     # -- read -------------------------------------------------------------------------------
     def _files(self, request: ReadRequest) -> list[str]:
         """The files of a local source (a file, a folder or a glob); URLs go to DuckDB."""
         path = request.path
         if is_url(path) and scheme(path) != "file":
-            return [path]
+            return self._remote_files(request)
         try:
             found = list_files(path)
         except DependencyError as exc:
             raise DependencyError(f"source `{request.name}`: {exc}") from exc
         if Path(local_path(path)).is_dir():
             # A folder may hold other files (a README, a manifest): keep the format's own.
+            exts = _EXTENSIONS.get(request.format, ())
+            found = [f for f in found if f.lower().endswith(exts)] or found
+        return found
+
+    def _remote_files(self, request: ReadRequest) -> list[str]:
+        """The objects of a remote source, listed by its storage, readable by DuckDB."""
+        try:
+            found = list_files(request.path)
+        except ConfigError:  # the storage cannot list: DuckDB may (its own extensions)
+            return [request.path]
+        except EdeError as exc:
+            raise type(exc)(f"source `{request.name}`: {exc}") from exc
+        self._use_remote(request.path)
+        if not has_glob(request.path) and found != [request.path]:  # a folder
             exts = _EXTENSIONS.get(request.format, ())
             found = [f for f in found if f.lower().endswith(exts)] or found
         return found
@@ -148,7 +197,7 @@ class DuckDBEngine(Engine):
                 if isinstance(kwargs.get("na_values"), str):
                     kwargs["na_values"] = [kwargs["na_values"]]
                 kwargs.setdefault("header", True)
-                rel = con.read_csv(files, hive_partitioning=hive, **kwargs)
+                rel = self._read_csv(files, hive, kwargs)
             elif request.format == "parquet":
                 rel = con.read_parquet(files, hive_partitioning=hive, **opts)
             elif request.format == "json":
@@ -160,9 +209,49 @@ class DuckDBEngine(Engine):
         except TypeError as exc:
             raise ConfigError(f"source `{request.name}`: invalid option: {exc}") from exc
         except duckdb.Error as exc:
-            raise translate_duckdb_error(exc, f"source `{request.name}`") from exc
+            what = f"source `{request.name}`"
+            remote = self._remote_error(request.path, exc, what) if is_url(request.path) else None
+            raise remote or translate_duckdb_error(exc, what) from exc
         if request.columns:
             self._enforce(request)
+
+    def _read_csv(self, files: list[str], hive: bool, kwargs: dict[str, Any]) -> Any:
+        """A CSV relation whose dialect and column types are sniffed once, here.
+
+        DuckDB freezes what it sniffed into the relation for a single file; for a list of
+        files it would sniff again at every bind of the view (once per transform), which
+        costs tens of milliseconds each on large files. So the sniffed types and dialect
+        are passed back explicitly with ``auto_detect=False``.
+        """
+        con = self.connection
+        if len(files) == 1 and not hive:
+            return con.read_csv(files[0], **kwargs)
+        rel = con.read_csv(files, hive_partitioning=hive, **kwargs)
+        if hive or kwargs.get("auto_detect") is False:
+            return rel
+        rows = con.execute(
+            "SELECT Delimiter, Quote, Escape, HasHeader, SkipRows FROM sniff_csv(?)", [files[0]]
+        ).fetchall()
+        if not rows:
+            return rel
+        delim, quote, escape, has_header, skip = (
+            "" if value == "(empty)" else value for value in rows[0]  # sniff_csv's "none"
+        )
+        frozen = {
+            "sep": delim,
+            "quotechar": quote,
+            "escapechar": escape,
+            "header": has_header,
+            "skiprows": skip,
+            **{k: v for k, v in kwargs.items() if k != "delimiter"},
+            "columns": dict(zip(rel.columns, [str(t) for t in rel.types], strict=True)),
+            "auto_detect": False,
+        }
+        frozen.pop("all_varchar", None)  # the explicit column types already say so
+        try:
+            return con.read_csv(files, **frozen)
+        except Exception:  # an unusual dialect the explicit form cannot express
+            return rel
 
     def _enforce(self, request: ReadRequest) -> None:
         """Cast the declared columns; a missing column or a value that does not cast fails."""
@@ -209,7 +298,7 @@ class DuckDBEngine(Engine):
         create = exp.Create(this=target, kind="TABLE", replace=True, expression=query)
         try:
             # DuckDB answers CREATE TABLE AS with the number of rows it inserted.
-            row = self.connection.execute(self.render(create)).fetchone()
+            row = next(iter(self.connection.execute(self.render(create)).fetchall()), None)
         except duckdb.Error as exc:
             raise translate_duckdb_error(exc, f"step `{name}`") from exc
         return int(row[0]) if row else 0
@@ -274,7 +363,11 @@ class DuckDBEngine(Engine):
                     expression=exp.var(str(request.options["compression"])),
                 )
             )
-        Path(request.path).mkdir(parents=True, exist_ok=True)
+        remote = is_url(request.path) and scheme(request.path) != "file"
+        if remote:
+            self._use_remote(request.path)
+        else:
+            Path(request.path).mkdir(parents=True, exist_ok=True)
         if request.partition_by:
             target = request.path
             params.append(
@@ -297,6 +390,8 @@ class DuckDBEngine(Engine):
             params.append(
                 exp.CopyParameter(this=exp.var("OVERWRITE_OR_IGNORE"), expression=exp.true())
             )
+        elif remote:
+            target = f"{request.path.rstrip('/')}/{request.file_prefix}-0.{ext}"
         else:
             target = str(Path(request.path) / f"{request.file_prefix}-0.{ext}")
         copy = exp.Copy(
@@ -304,9 +399,11 @@ class DuckDBEngine(Engine):
         )
         try:
             # COPY answers with the number of rows it wrote.
-            row = self.connection.execute(self.render(copy)).fetchone()
+            row = next(iter(self.connection.execute(self.render(copy)).fetchall()), None)
         except duckdb.Error as exc:
-            raise translate_duckdb_error(exc, f"sink `{request.table}`") from exc
+            what = f"sink `{request.table}`"
+            found = self._remote_error(request.path, exc, what) if remote else None
+            raise found or translate_duckdb_error(exc, what) from exc
         return int(row[0]) if row else 0
 
     def close(self) -> None:

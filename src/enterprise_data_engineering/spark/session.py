@@ -13,7 +13,8 @@ The master URL decides where the work runs:
 - ``None`` under ``spark-submit``: whatever ``spark-submit --master`` said.
 
 >>> from enterprise_data_engineering.spark import SparkConfig, create_spark_session
->>> spark = create_spark_session(SparkConfig(app_name="orders", master="local[2]"))  # doctest: +SKIP
+>>> config = SparkConfig(app_name="orders", master="local[2]")
+>>> spark = create_spark_session(config)  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -7,8 +7,11 @@ planner (``planning``) adds its own problems and raises them all together.
 
 from __future__ import annotations
 
+import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,27 @@ from enterprise_data_engineering.spec.yaml_loader import Loc, Positions, load_ya
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
+#: the folder URL relative paths resolve against, for a spec fetched from remote storage
+_BASE_URL: ContextVar[str | None] = ContextVar("ede_spec_base_url", default=None)
+
+
+@contextmanager
+def spec_base_url(url: str | None) -> Iterator[None]:
+    """Resolve relative paths of specs loaded in this block against ``url``, not their folder.
+
+    For a spec fetched from remote storage (the AWS Lambda handler downloads
+    ``s3://bucket/pipelines/orders.yaml`` and runs the copy): ``data/orders.csv`` then means
+    ``s3://bucket/pipelines/data/orders.csv``.
+
+    >>> with spec_base_url("s3://bucket/pipelines/"):  # doctest: +SKIP
+    ...     run_pipeline("/tmp/ede-spec/orders.yaml")
+    """
+    token = _BASE_URL.set(url)
+    try:
+        yield
+    finally:
+        _BASE_URL.reset(token)
+
 
 @dataclass
 class LoadedSpec:
@@ -50,6 +74,8 @@ class LoadedSpec:
     unresolved: set[Loc] = field(default_factory=set)
     #: the problems of those references (kept when other problems at their place are not)
     reference_problems: list[Problem] = field(default_factory=list)
+    #: for a spec fetched from remote storage: the folder URL relative paths resolve against
+    base_url: str | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -88,9 +114,19 @@ class LoadedSpec:
         raise SpecError(kept)
 
     def resolve_path(self, path: str) -> str:
-        """A URL stays as is; a relative local path is made absolute from the spec's folder."""
+        """A URL stays as is; a relative local path is made absolute from the spec's folder.
+
+        With a `base_url` (a spec fetched from ``s3://...``), a relative path is joined to it:
+        ``data/x.csv`` → ``s3://bucket/pipelines/data/x.csv`` (``..`` is resolved).
+        """
         if _URL.match(path):
             return path
+        if self.base_url and not Path(path).is_absolute() and not path.startswith("~"):
+            base = self.base_url.rstrip("/")
+            head, sep, rest = base.partition("://")
+            bucket, _, prefix = rest.partition("/")
+            joined = posixpath.normpath(posixpath.join("/", prefix, path)).lstrip("/")
+            return f"{head}{sep}{bucket}/{joined}"
         p = Path(path).expanduser()
         return str(p if p.is_absolute() else (self.base_dir / p).resolve())
 
@@ -154,6 +190,7 @@ def load_spec(
     path: str | Path,
     params: Mapping[str, Any] | None = None,
     secrets: SecretResolver | None = None,
+    base_url: str | None = None,
 ) -> LoadedSpec:
     """Load ``path`` into a :class:`LoadedSpec`; problems are collected in ``.problems``.
 
@@ -161,6 +198,8 @@ def load_spec(
         path: the YAML spec file.
         params: ``--param`` overrides of the spec's ``params``.
         secrets: resolves ``${secret:...}``; ``None`` (validation) leaves a stand-in.
+        base_url: resolve relative paths against this folder URL instead of the file's
+            folder (default: the one set by `spec_base_url`, if any).
 
     Raises:
         ConfigError: the file cannot be read, or is not YAML mapping at the top.
@@ -186,6 +225,7 @@ def load_spec(
         file=file.resolve(),
         positions=positions,
         redactor=interp.redactor,
+        base_url=base_url if base_url is not None else _BASE_URL.get(),
     )
     loaded.problems.extend(interp.problems)
     loaded.unresolved |= interp.failed

@@ -104,8 +104,10 @@ class Storage(ABC):
 
 def _load_builtins() -> None:
     from enterprise_data_engineering.storage.local import LocalStorage
+    from enterprise_data_engineering.storage.s3 import S3Storage  # boto3 imported lazily
 
     STORAGES.register("file", LocalStorage)
+    STORAGES.register("s3", S3Storage)
 
 
 #: storage factories by URL scheme
