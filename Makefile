@@ -120,8 +120,9 @@ clean: ## Remove build outputs, caches, coverage data and demo outputs (keeps .v
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print0 | xargs -0 rm -rf
 	find . -path ./$(VENV) -prune -o -type d -name '*.egg-info' -print0 | xargs -0 rm -rf
 	if [ -d examples ]; then \
-	  find examples -type d \( -name data -o -name out -o -name quarantine -o -name .ede \) \
-	    -prune -print0 | xargs -0 rm -rf; \
+	  find examples -path examples/quickstart/data -prune -o -type d \
+	    \( -name data -o -name out -o -name quarantine -o -name .ede \) -prune -print0 \
+	    | xargs -0 rm -rf; \
 	fi
 
 .PHONY: distclean

@@ -255,3 +255,50 @@ def test_transform_error_at_run_points_at_the_spec(project: Path) -> None:
     )
     assert f"pipeline.yaml:{line}:" in result.stderr
     assert "order_idd" in result.stderr and "did you mean `order_id`" in result.stderr
+
+
+def test_quarantine_on_a_source_removes_rows_before_steps(project: Path) -> None:
+    spec = project / "pipeline.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "checks:\n",
+            "checks:\n  - {table: orders, check: accepted_values, column: Status, "
+            "values: [new, paid, shipped], on_fail: quarantine}\n",
+        )
+    )
+    result = ede(project, "run", "pipeline.yaml", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    source_check = next(c for c in report["checks"] if c["table"] == "orders")
+    assert source_check["failing_rows"] == 1
+    # order 3 ("weird") never reaches the step
+    assert [s["rows"] for s in report["steps"] if s["name"] == "orders_clean"] == [2]
+    rows = (
+        duckdb.connect()
+        .execute(f"SELECT \"Order ID\" FROM read_parquet('{project}/quarantine/orders/*.parquet')")
+        .fetchall()
+    )
+    assert rows == [(3,)]
+
+
+def test_sink_options_are_validated_and_applied(project: Path) -> None:
+    spec = project / "pipeline.yaml"
+    text = spec.read_text()
+    spec.write_text(
+        text.replace(
+            "path: out/orders_clean}", "path: out/orders_clean, options: {delimtier: ';'}}"
+        )
+    )
+    bad = ede(project, "validate", "pipeline.yaml")
+    assert bad.returncode == 1
+    assert (
+        "unsupported option `delimtier`" in bad.stderr and "did you mean `delimiter`" in bad.stderr
+    )
+    spec.write_text(
+        text.replace(
+            "path: out/orders_clean}", "path: out/orders_clean, options: {delimiter: ';'}}"
+        )
+    )
+    assert ede(project, "run", "pipeline.yaml").returncode == 0
+    (csv_file,) = (project / "out" / "orders_clean").glob("*.csv")
+    assert csv_file.read_text().splitlines()[0].startswith("order_id;amount;")

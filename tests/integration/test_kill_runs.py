@@ -143,3 +143,28 @@ def test_killed_runs_leave_each_sink_entirely_old_or_new(tmp_path: Path) -> None
     assert _sink_state(tmp_path / "out" / "events_clean", "parquet")[1:] == (99, ROWS)  # type: ignore[index]
     assert not list((tmp_path / "out").glob(".ede-staging*"))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["by_kind", "events_clean"]
+
+
+def test_sigterm_stops_the_run_with_exit_7_and_publishes_nothing(tmp_path: Path) -> None:
+    spec = _make_project(tmp_path)
+    env = {**os.environ, "EDE_HOME": str(tmp_path / ".ede")}
+    first = _run(spec, 1, env)
+    assert first.wait(timeout=300) == 0
+    before = _sink_state(tmp_path / "out" / "events_clean", "parquet")
+    start = time.perf_counter()
+    probe = _run(spec, 2, env)
+    assert probe.wait(timeout=300) == 0
+    duration = time.perf_counter() - start
+    proc = _run(spec, 3, env)
+    time.sleep(duration * 0.5)
+    if proc.poll() is not None:
+        pytest.skip("the run finished before SIGTERM could be sent")
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=120)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert code == 7, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    after = _sink_state(tmp_path / "out" / "events_clean", "parquet")
+    assert after is not None and after[1] == 2  # still the last completed run's data
+    assert before is not None
+    assert not list((tmp_path / "out").glob(".ede-staging*"))

@@ -172,9 +172,13 @@ def retry_settings() -> RetrySettings:
         ConfigError: ``AWS_MAX_ATTEMPTS`` (or ``max_attempts`` in the profile) is not a
             positive integer.
     """
-    core = session()._session  # the botocore session resolves env vars and profiles alike
-    mode = core.get_config_variable("retry_mode") or DEFAULT_RETRY_MODE
-    raw = core.get_config_variable("max_attempts")
+    # Only an explicit choice counts: botocore's own default mode is `legacy`.
+    try:
+        profile = session()._session.get_scoped_config()
+    except Exception as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+        raise ConfigError(f"invalid AWS configuration: {exc}") from exc
+    mode = os.environ.get("AWS_RETRY_MODE") or profile.get("retry_mode") or DEFAULT_RETRY_MODE
+    raw = os.environ.get("AWS_MAX_ATTEMPTS") or profile.get("max_attempts")
     try:
         attempts = int(raw) if raw not in (None, "") else DEFAULT_MAX_ATTEMPTS
     except (TypeError, ValueError):

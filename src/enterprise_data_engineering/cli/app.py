@@ -247,6 +247,10 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("EDE_DEBUG", "") not in ("", "0")
     args = [a for a in args if a != "--debug"]
+    if debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     _add_plugin_commands()
     try:
         code = app(args=args, prog_name="ede", standalone_mode=False)

@@ -23,6 +23,9 @@ def _write_status_file(path: Path, report: dict[str, Any]) -> None:
     """Write the report atomically (a scheduler never reads half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    Path(tmp).chmod(0o666 & ~umask)  # readable like any file the user writes (mkstemp: 0600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=2)
         fh.write("\n")

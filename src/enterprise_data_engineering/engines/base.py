@@ -12,6 +12,24 @@ from typing import Any, ClassVar
 
 from sqlglot import exp
 
+#: the writer options a sink may give, by format (every engine supports them)
+SINK_OPTIONS: dict[str, frozenset[str]] = {
+    "csv": frozenset(
+        {
+            "delimiter",
+            "header",
+            "quote",
+            "escape",
+            "null_value",
+            "date_format",
+            "timestamp_format",
+            "compression",
+        }
+    ),
+    "parquet": frozenset({"compression", "row_group_size"}),
+    "json": frozenset({"compression"}),
+}
+
 
 @dataclass(frozen=True)
 class Column:
@@ -112,6 +130,9 @@ class Engine(ABC):
     @abstractmethod
     def fetch(self, query: exp.Query) -> list[tuple[Any, ...]]:
         """Run a (small) query and return its rows, e.g. facts or check results."""
+
+    def interrupt(self) -> None:  # noqa: B027 - optional
+        """Ask a running query to stop as soon as it can (called from a signal handler)."""
 
     def drop(self, name: str) -> None:  # noqa: B027 - optional: engines may keep tables
         """Forget table ``name`` (frees memory); optional."""

@@ -83,6 +83,20 @@ def translate_duckdb_error(exc: Exception, what: str) -> EdeError:
     return EdeRuntimeError(f"{what}: {first}")
 
 
+#: sink option (SINK_OPTIONS in engines/base.py) → DuckDB COPY option
+_COPY_OPTIONS = {
+    "delimiter": "DELIMITER",
+    "header": "HEADER",
+    "quote": "QUOTE",
+    "escape": "ESCAPE",
+    "null_value": "NULLSTR",
+    "date_format": "DATEFORMAT",
+    "timestamp_format": "TIMESTAMPFORMAT",
+    "compression": "COMPRESSION",
+    "row_group_size": "ROW_GROUP_SIZE",
+}
+
+
 def _data_type(text: str) -> exp.DataType:
     """A DuckDB type name as a SQLGlot type; what SQLGlot cannot parse stays user-defined."""
     try:
@@ -123,6 +137,8 @@ class DuckDBEngine(Engine):
         try:
             self.connection: duckdb.DuckDBPyConnection = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
+            if self._own_temp:
+                shutil.rmtree(self._own_temp, ignore_errors=True)
             raise ConfigError(f"invalid DuckDB settings {config}: {exc}") from exc
         #: fsspec filesystems registered with DuckDB, by URL scheme (see `_use_remote`)
         self._remote: dict[str, Any] = {}
@@ -235,7 +251,8 @@ class DuckDBEngine(Engine):
         if not rows:
             return rel
         delim, quote, escape, has_header, skip = (
-            "" if value == "(empty)" else value for value in rows[0]  # sniff_csv's "none"
+            "" if value == "(empty)" else value
+            for value in rows[0]  # sniff_csv's "none"
         )
         frozen = {
             "sep": delim,
@@ -347,22 +364,21 @@ class DuckDBEngine(Engine):
         params: list[exp.Expression] = [
             exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var(ext.upper()))
         ]
+        options = dict(request.options)
         if request.format == "csv":
-            params.append(exp.CopyParameter(this=exp.var("HEADER"), expression=exp.true()))
-            delim = request.options.get("delimiter")
-            if delim:
-                params.append(
-                    exp.CopyParameter(
-                        this=exp.var("DELIMITER"), expression=exp.Literal.string(str(delim))
-                    )
-                )
-        if request.format == "parquet" and request.options.get("compression"):
-            params.append(
-                exp.CopyParameter(
-                    this=exp.var("COMPRESSION"),
-                    expression=exp.var(str(request.options["compression"])),
-                )
+            options.setdefault("header", True)
+        for key, value in options.items():
+            name = _COPY_OPTIONS.get(key)
+            if name is None:  # validation rejects these; a library caller gets an error too
+                raise ConfigError(f"sink `{request.table}`: unsupported option `{key}`")
+            literal: exp.Expr = (
+                exp.Boolean(this=value)
+                if isinstance(value, bool)
+                else exp.Literal.number(value)
+                if isinstance(value, int | float)
+                else exp.Literal.string(str(value))
             )
+            params.append(exp.CopyParameter(this=exp.var(name), expression=literal))
         remote = is_url(request.path) and scheme(request.path) != "file"
         if remote:
             self._use_remote(request.path)
@@ -405,6 +421,10 @@ class DuckDBEngine(Engine):
             found = self._remote_error(request.path, exc, what) if remote else None
             raise found or translate_duckdb_error(exc, what) from exc
         return int(row[0]) if row else 0
+
+    def interrupt(self) -> None:
+        """Stop the query DuckDB is running."""
+        self.connection.interrupt()
 
     def close(self) -> None:
         """Close the connection and remove the private spill directory."""

@@ -61,6 +61,9 @@ SESSION_SQL_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.timestampType": "TIMESTAMP_NTZ",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # Steps are kept (cached) once computed; without this, adaptive execution may not
+    # merge a kept table's partitions and every step of a small table runs 200 tasks.
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
 }
 
 # -- the spec's source options, in Spark's words --------------------------------------------------

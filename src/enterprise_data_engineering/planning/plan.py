@@ -19,7 +19,7 @@ from sqlglot import exp
 from enterprise_data_engineering.checks.base import BoundCheck, Check
 from enterprise_data_engineering.checks.registry import CHECKS, get_check
 from enterprise_data_engineering.common_utils.naming import did_you_mean, is_identifier
-from enterprise_data_engineering.engines.base import ReadRequest
+from enterprise_data_engineering.engines.base import SINK_OPTIONS, ReadRequest
 from enterprise_data_engineering.engines.registry import ENGINES
 from enterprise_data_engineering.errors import ConfigError, Position, Problem
 from enterprise_data_engineering.spec.loader import LoadedSpec, format_validation_error
@@ -436,6 +436,16 @@ def build_plan(loaded: LoadedSpec) -> Plan:
                 f"sinks `{paths[path]}` and `{name}` write the same folder `{sink.path}`",
             )
         paths[path] = name
+        allowed = SINK_OPTIONS.get(sink.format, frozenset())
+        for option in sink.options:
+            if option not in allowed:
+                hint = did_you_mean(str(option), allowed)
+                loaded.problem(
+                    (*loc, "options", option),
+                    f"unsupported option `{option}` for a {sink.format} sink{hint}; "
+                    f"supported: {', '.join(sorted(allowed))}",
+                    key=True,
+                )
         for j, col in enumerate(sink.partition_by):
             if not col:
                 loaded.problem((*loc, "partition_by", j), "empty partition column name")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import signal
 import time
@@ -42,6 +43,7 @@ from enterprise_data_engineering.errors import (
     ConfigError,
     DataQualityError,
     EdeError,
+    EdeRuntimeError,
     RetryableError,
     SpecError,
 )
@@ -97,16 +99,38 @@ class _Output:
     quarantine: bool = False
 
 
+_log = logging.getLogger("ede.runtime")
+
+_INTERRUPTED = "the run was interrupted ({}); nothing was published"
+
+
+@dataclass
+class _Interruption:
+    """Whether the run was interrupted, and the engine to stop when it is."""
+
+    reason: str | None = None
+    engine: Engine | None = None
+
+
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into an exception so staging is discarded (SIGKILL is handled by recovery)."""
+def _interruptible(state: _Interruption) -> Iterator[None]:
+    """Turn SIGTERM into an interruption: the engine's query stops, staging is discarded.
+
+    A query running inside an engine may swallow the exception a signal handler raises, so
+    the handler also records the signal and asks the engine to stop; the runner then reports
+    exit 7 (safe to rerun) whatever error the engine raised. SIGKILL cannot be caught: the
+    next run's recovery removes what a killed run left.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise RetryableError("the run was terminated (SIGTERM); nothing was published")
+        state.reason = "SIGTERM"
+        if state.engine is not None:
+            state.engine.interrupt()
+        raise RetryableError(_INTERRUPTED.format("SIGTERM"))
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not in the main thread
+    except ValueError:  # not in the main thread: leave signals alone
         yield
         return
     try:
@@ -153,6 +177,7 @@ class Runner:
         redactor: Redactor,
         run_id: str,
         started_at: datetime,
+        interruption: _Interruption | None = None,
     ) -> None:
         self.plan = plan
         self.engine_name = engine_name
@@ -161,6 +186,8 @@ class Runner:
         self.run_id = run_id
         self.started_at = started_at
         self.engine: Engine | None = None
+        self.interruption = interruption or _Interruption()
+        self.published = False
         self.outputs: list[_Output] = []
         self.check_results: list[CheckResult] = []
         self.step_stats: dict[str, dict[str, Any]] = {}
@@ -178,6 +205,9 @@ class Runner:
 
     def _read(self, name: str) -> None:
         self._engine().read(self.plan.sources[name].request)
+        quarantine = [c for c in self.plan.checks if c.table == name and c.quarantines]
+        if quarantine:
+            self._quarantine(name, quarantine, 0)
 
     def _compute(self, step: StepNode) -> int:
         engine = self._engine()
@@ -195,8 +225,16 @@ class Runner:
         self.step_stats[step.name] = {"rows": rows}
         return rows
 
+    def _check_error(self, exc: ConfigError, checks: list[BoundCheck]) -> SpecError:
+        """A check that cannot run (e.g. an unknown column), pointed at in the spec."""
+        culprit = next((c for c in checks if f"`{c.name}`" in str(exc)), checks[0])
+        return SpecError.single(str(exc), self.plan.position(("checks", culprit.index)))
+
     def _quarantine(self, table: str, checks: list[BoundCheck], rows: int) -> int:
-        outcome = apply_quarantine(self._engine(), table, checks, self.run_id)
+        try:
+            outcome = apply_quarantine(self._engine(), table, checks, self.run_id)
+        except ConfigError as exc:
+            raise self._check_error(exc, checks) from exc
         self.check_results.extend(outcome.results)
         if outcome.quarantine_table is not None and outcome.quarantined_rows > 0:
             qspec = self.plan.loaded.spec.quarantine
@@ -269,9 +307,7 @@ class Runner:
             try:
                 self.check_results.extend(evaluate_checks(engine, table, checks))
             except ConfigError as exc:
-                raise SpecError.single(
-                    str(exc), self.plan.position(("checks", checks[0].index))
-                ) from exc
+                raise self._check_error(exc, checks) from exc
         failed = [
             r
             for r in self.check_results
@@ -286,6 +322,9 @@ class Runner:
     def _publish(self, _ctx: PipelineContext) -> None:
         for out in self.outputs:
             storage_for(out.path).publish(out.staged, out.mode)
+        self.published = True
+
+    def _catalog(self, _ctx: PipelineContext) -> None:
         for sink in self.plan.sinks:
             if sink.spec.catalog is not None:
                 self._register_in_catalog(sink)
@@ -327,6 +366,8 @@ class Runner:
         stages.append(PipelineStage("stage sinks", self._write_sinks, "write"))
         stages.append(PipelineStage("audit", self._audit, "audit"))
         stages.append(PipelineStage("publish", self._publish, "publish"))
+        if any(s.spec.catalog is not None for s in self.plan.sinks):
+            stages.append(PipelineStage("catalog", self._catalog, "catalog"))
         return stages
 
     def run(
@@ -344,31 +385,32 @@ class Runner:
             parameters=dict(self.plan.loaded.spec.params),
             started_at=self.started_at,
         )
+        result = None
+        error: EdeError | None = None
         try:
             self.engine = create_engine(self.engine_name, settings)
-            with _terminate_as_interrupt():
-                try:
-                    result = pipeline.run(ctx, observer=self.console)
-                except KeyboardInterrupt:
-                    self._discard()
-                    return (
-                        PipelineStatus.FAILED,
-                        RetryableError("the run was interrupted; nothing was published"),
-                        durations,
-                    )
-            if result.status != PipelineStatus.SUCCEEDED:
+            self.interruption.engine = self.engine
+            try:
+                result = pipeline.run(ctx, observer=self.console)
+                error = result.error
+            except KeyboardInterrupt:
+                self.interruption.reason = "Ctrl-C"
+        except EdeError as exc:
+            error = exc
+        finally:
+            if self.interruption.reason is not None:
+                error = RetryableError(_INTERRUPTED.format(self.interruption.reason))
+            if error is not None and not self.published:
                 self._discard()
+            if self.engine is not None:
+                self.engine.close()
+        if result is not None:
             for stage in result.stages:
                 durations[stage.name] = stage.duration_s
                 if stage.kind == "step" and stage.name in self.step_stats:
                     self.step_stats[stage.name]["duration_s"] = round(stage.duration_s, 3)
-            return result.status, result.error, durations
-        except EdeError as exc:
-            self._discard()
-            return PipelineStatus.FAILED, exc, durations
-        finally:
-            if self.engine is not None:
-                self.engine.close()
+        status = PipelineStatus.FAILED if error is not None else PipelineStatus.SUCCEEDED
+        return status, error, durations
 
 
 def run_pipeline(
@@ -399,36 +441,46 @@ def run_pipeline(
     plan: Plan | None = None
     runner: Runner | None = None
     error: EdeError | None = None
-    try:
-        loaded = load_spec(
-            spec_path, params=opts.params, secrets=opts.secrets or default_secret_resolver()
-        )
-        redactor = loaded.redactor
-        pipeline_name = loaded.spec.name or pipeline_name
-        params = dict(loaded.spec.params)
-        engine_name = opts.engine or loaded.spec.engine or "duckdb"
-        plan = build_plan(loaded)
-        if opts.select:
-            plan = plan.select(opts.select)
-        duck = loaded.spec.duckdb
-        settings = EngineSettings(
-            memory_limit=duck.memory_limit,
-            temp_directory=loaded.resolve_path(duck.temp_directory)
-            if duck.temp_directory
-            else None,
-            threads=duck.threads,
-            master=opts.spark_master
-            or os.environ.get("EDE_SPARK_MASTER")
-            or loaded.spec.spark.master,
-            app_name=loaded.spec.spark.app_name or f"ede-{pipeline_name}",
-            conf=dict(loaded.spec.spark.conf),
-        )
-        runner = Runner(plan, engine_name, con, redactor, run_id, started)
-        _status, error, _ = runner.run(settings)
-    except EdeError as exc:
-        error = exc
-    except KeyboardInterrupt:
-        error = RetryableError("the run was interrupted; nothing was published")
+    interruption = _Interruption()
+    with _interruptible(interruption):
+        try:
+            loaded = load_spec(
+                spec_path, params=opts.params, secrets=opts.secrets or default_secret_resolver()
+            )
+            redactor = loaded.redactor
+            pipeline_name = loaded.spec.name or pipeline_name
+            params = dict(loaded.spec.params)
+            engine_name = opts.engine or loaded.spec.engine or "duckdb"
+            plan = build_plan(loaded)
+            if opts.select:
+                plan = plan.select(opts.select)
+            duck = loaded.spec.duckdb
+            settings = EngineSettings(
+                memory_limit=duck.memory_limit,
+                temp_directory=loaded.resolve_path(duck.temp_directory)
+                if duck.temp_directory
+                else None,
+                threads=duck.threads,
+                master=opts.spark_master
+                or os.environ.get("EDE_SPARK_MASTER")
+                or loaded.spec.spark.master,
+                app_name=loaded.spec.spark.app_name or f"ede-{pipeline_name}",
+                conf=dict(loaded.spec.spark.conf),
+            )
+            runner = Runner(plan, engine_name, con, redactor, run_id, started, interruption)
+            _status, error, _ = runner.run(settings)
+        except EdeError as exc:
+            error = (
+                RetryableError(_INTERRUPTED.format(interruption.reason))
+                if interruption.reason
+                else exc
+            )
+        except KeyboardInterrupt:
+            error = RetryableError(_INTERRUPTED.format("Ctrl-C"))
+        except Exception as exc:  # a bug or an unexpected library error: still report it
+            _log.debug("unexpected error", exc_info=True)
+            error = EdeRuntimeError(f"unexpected {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
     finished = datetime.now(UTC)
     steps: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
@@ -440,7 +492,7 @@ def run_pipeline(
         order = {c.name: i for i, c in enumerate(plan.checks)}
         results = sorted(runner.check_results, key=lambda r: order.get(r.name, len(order)))
         checks = [r.to_report() for r in results]
-        if error is None:
+        if runner.published:  # published even if a later stage (the catalog) failed
             sinks = [
                 {"name": o.name, "path": o.path, "rows": o.rows, "format": o.format, "mode": o.mode}
                 for o in runner.outputs

@@ -22,17 +22,19 @@ the S3 server's clock (``Last-Modified`` against the ``Date`` of the same respon
 its ttl belongs to a dead run. The lease is written before the run's first staged object and
 deleted after its last, so staged objects without a live lease are leftovers.
 
-**Publish** (``overwrite``; ``append`` skips step 5 and fails at step 3 when a staged file
-name already exists in the sink):
+**Publish** (``overwrite``; ``append`` deletes nothing at step 6):
 
 1. List the staged objects.
 2. Take the sink's lock by creating the journal with ``If-None-Match: *`` (S3 conditional
-   write): ``{"state": "copying", "new": [keys]}``. Another live run holding it is waited for
+   write): ``{"state": "copying", "new": []}``. Another live run holding it is waited for
    (at most ``lock_timeout`` seconds, then `EdeTimeoutError`, exit 6); a dead one's journal is
    recovered first.
-3. List the sink's current objects: the old keys.
+3. List the sink's current objects: the old keys. A new key equal to an old one is an error
+   (new file names carry the run id, so this does not happen in practice): a new object never
+   replaces an old one, so a roll-back never loses data. Rewrite the journal with the list of
+   new keys (``If-Match`` its ETag).
 4. Copy every staged object to its key under the sink (server-side ``CopyObject``, in
-   parallel). New file names carry the run id, so they never replace an old object.
+   parallel).
 5. **Commit**: rewrite the journal (``If-Match`` its ETag, so a run that lost its lock cannot
    commit) as ``{"state": "committed", "delete": [old keys]}``. From here on the publish
    counts as done: a failure after this point is completed by the next run, never undone.
@@ -406,19 +408,22 @@ class S3Storage(Storage):
             "sink": staged.sink_path,
             "mode": mode,
             "state": "copying",
-            "new": [dst for _, dst, _ in copies],
+            "new": [],
         }
         etag = self._lock_sink(bucket, journal_key, body, staged, what)
         committed = False
         try:
             old = list(self._keys(bucket, sink_key + "/", what))
-            clash = sorted(set(old) & set(body["new"]))
+            clash = sorted(set(old) & {dst for _, dst, _ in copies})
             if clash:
                 verb = "append to" if mode == "append" else "overwrite"
                 raise EdeRuntimeError(
                     f"cannot {verb} sink `{staged.name}`: `{clash[0][len(sink_key) + 1 :]}` is "
                     f"both in `{staged.sink_path}` and in the new data; nothing was published"
                 )
+            # Only now the journal lists the new keys: a roll-back never deletes an old one.
+            body["new"] = [dst for _, dst, _ in copies]
+            etag = self._put_json(bucket, journal_key, body, what, if_match=etag)
             self._copy_all(bucket, copies, what)
             body.update(state="committed", delete=old if mode == "overwrite" else [])
             etag = self._put_json(bucket, journal_key, body, what, if_match=etag)

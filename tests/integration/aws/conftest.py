@@ -15,6 +15,7 @@ Everything talks HTTP to the server through the standard AWS variables (``AWS_EN
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -153,19 +154,22 @@ def bucket(s3: Any) -> str:
 
 @dataclass
 class AuthServer:
-    """A moto server enforcing IAM: ``testing`` keys are unknown, ``denied`` may do nothing."""
+    """A moto server enforcing IAM: ``testing`` keys are unknown, ``denied`` may do nothing,
+    ``admin`` may do anything (to look at what a refused run left)."""
 
     endpoint: str
     denied_key: tuple[str, str]
+    admin_key: tuple[str, str]
     bucket: str
+    secret: str
 
 
 @pytest.fixture(scope="session")
 def auth_server() -> Iterator[AuthServer]:
-    """moto in a subprocess with IAM enforcement after the first four (setup) requests."""
+    """moto in a subprocess with IAM enforcement after the first seven (setup) requests."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "7"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         env=env,
@@ -177,15 +181,33 @@ def auth_server() -> Iterator[AuthServer]:
         setup = boto3.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
-        # Exactly four requests, all before IAM is enforced.
+        # Exactly seven requests, all before IAM is enforced.
         iam = setup.client("iam", endpoint_url=endpoint)
         iam.create_user(UserName="nobody")
-        key = iam.create_access_key(UserName="nobody")["AccessKey"]
+        denied = iam.create_access_key(UserName="nobody")["AccessKey"]
+        iam.create_user(UserName="admin")
+        admin = iam.create_access_key(UserName="admin")["AccessKey"]
+        iam.put_user_policy(
+            UserName="admin",
+            PolicyName="all",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                }
+            ),
+        )
         setup.client("s3", endpoint_url=endpoint).create_bucket(Bucket="locked-lake")
         setup.client("secretsmanager", endpoint_url=endpoint).create_secret(
             Name="locked/db", SecretString='{"password": "n0t-for-you"}'
         )
-        yield AuthServer(endpoint, (key["AccessKeyId"], key["SecretAccessKey"]), "locked-lake")
+        yield AuthServer(
+            endpoint,
+            (denied["AccessKeyId"], denied["SecretAccessKey"]),
+            (admin["AccessKeyId"], admin["SecretAccessKey"]),
+            "locked-lake",
+            "locked/db",
+        )
     finally:
         proc.terminate()
         try:

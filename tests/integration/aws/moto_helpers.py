@@ -117,7 +117,11 @@ class FaultProxy:
                     for k, v in response.getheaders():
                         if k.lower() not in ("transfer-encoding", "content-length", "connection"):
                             self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(data)))
+                    length = response.getheader("Content-Length") or "0"
+                    # A HEAD answer has no body but tells the object's length.
+                    self.send_header(
+                        "Content-Length", length if self.command == "HEAD" else str(len(data))
+                    )
                     self.end_headers()
                     if self.command != "HEAD":
                         self.wfile.write(data)
