@@ -55,7 +55,7 @@ class GraphFormat(StrEnum):
 def _stdout() -> Any:
     from rich.console import Console
 
-    return Console(soft_wrap=False, width=max(100, int(os.environ.get("COLUMNS", "0") or 0)))
+    return Console(soft_wrap=True, width=max(100, int(os.environ.get("COLUMNS", "0") or 0)))
 
 
 def _version(value: bool) -> None:
@@ -122,22 +122,19 @@ def plan(
     if output_format == OutputFormat.json:
         typer.echo(json.dumps({"pipeline": the_plan.name, "nodes": nodes}, indent=2))
         return
-    from rich.table import Table
+    # Plain lines rather than a table: names never wrap, so the plan greps and diffs well.
+    from rich.markup import escape
 
-    table = Table(title=f"plan of `{the_plan.name}`", title_justify="left")
-    for col in ("#", "node", "kind", "inputs", "does", "checks", "writes"):
-        table.add_column(col)
+    out = _stdout()
+    out.print(f"plan of [bold]{escape(the_plan.name)}[/] — {len(nodes)} node(s) in execution order")
     for i, node in enumerate(nodes, 1):
-        table.add_row(
-            str(i),
-            node["name"],
-            node["kind"],
-            ", ".join(node["inputs"]),
-            node["does"],
-            "\n".join(node["checks"]),
-            "\n".join(node["writes"]),
-        )
-    _stdout().print(table)
+        inputs = f"  ← {', '.join(node['inputs'])}" if node["inputs"] else ""
+        out.print(f"{i:>3}. [bold]{escape(node['name'])}[/] ({node['kind']}){escape(inputs)}")
+        out.print(f"       does:   {escape(node['does'])}")
+        for chk in node["checks"]:
+            out.print(f"       check:  {escape(chk)}")
+        for write in node["writes"]:
+            out.print(f"       writes: {escape(write)}")
 
 
 @app.command()

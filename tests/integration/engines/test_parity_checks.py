@@ -84,7 +84,7 @@ def test_quarantine_moves_the_same_rows(engine_name: str, parity: Parity) -> Non
     assert len(quarantined.rows) == 3
     assert set(quarantined.column("_ede_run_id")) == {actual.report["run_id"]}
     failed = dict(zip(quarantined.column("id"), quarantined.column("_ede_failed_checks"), strict=True))
-    assert failed[3] == ("t.not_null", "t.accepted_values.status", "t.regex.code")
+    assert failed[3] == ("t.not_null.name", "t.accepted_values.status", "t.regex.code")
 
 
 def test_an_error_check_fails_the_run_with_exit_8(engine_name: str, parity: Parity) -> None:
