@@ -54,6 +54,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	@touch $@
 
+# The whole suite also runs the Spark engine and the AWS integration (moto on 127.0.0.1).
+STAMP_ALL := $(VENV)/.installed-all
+
+$(STAMP_ALL): $(STAMP)
+	$(BIN)/python -m pip install -e ".[dev,spark,aws]"
+	@touch $@
+
 .PHONY: venv $(VENV)
 venv $(VENV): $(STAMP) ## Create .venv and install the package with the [dev] extra
 
@@ -66,12 +73,12 @@ demo: $(STAMP) ## Generate the sample data and run the example pipeline
 	$(BIN)/ede run $(DEMO_SPEC) $(DEMO_RUN_ARGS)
 
 .PHONY: test
-test: lint typecheck importlint ## Everything CI runs: lint, types, import contracts, tests, docs
+test: $(STAMP_ALL) lint typecheck importlint ## Everything CI runs: lint, types, import contracts, tests, docs
 	@$(MAKE) --no-print-directory pytest
 	@$(MAKE) --no-print-directory docs
 
 .PHONY: pytest
-pytest: $(STAMP) ## Run the tests with coverage (PYTEST_ARGS="..." to narrow)
+pytest: $(STAMP_ALL) ## Run the tests with coverage (PYTEST_ARGS="..." to narrow)
 	@rc=0; $(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
 	if [ "$$rc" -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; \
 	exit "$$rc"

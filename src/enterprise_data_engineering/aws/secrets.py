@@ -118,10 +118,10 @@ def get_secret(
         NetworkError: Secrets Manager cannot be reached after retries (exit 5).
     """
     kwargs: dict[str, Any] = {"SecretId": name}
-    if version_stage:
-        kwargs["VersionStage"] = version_stage
     if version_id:
         kwargs["VersionId"] = version_id
+    if version_stage or not version_id:  # explicit AWSCURRENT: the same on AWS, exact on emulators
+        kwargs["VersionStage"] = version_stage or "AWSCURRENT"
     try:
         response = _secrets_client().get_secret_value(**kwargs)
     except Exception as exc:

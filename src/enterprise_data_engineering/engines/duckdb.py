@@ -30,7 +30,7 @@ from enterprise_data_engineering.errors import (
     EdeRuntimeError,
     PermissionDeniedError,
 )
-from enterprise_data_engineering.storage.base import storage_for
+from enterprise_data_engineering.storage.base import Storage, storage_for
 from enterprise_data_engineering.storage.paths import (
     has_glob,
     is_url,
@@ -140,8 +140,8 @@ class DuckDBEngine(Engine):
             if self._own_temp:
                 shutil.rmtree(self._own_temp, ignore_errors=True)
             raise ConfigError(f"invalid DuckDB settings {config}: {exc}") from exc
-        #: fsspec filesystems registered with DuckDB, by URL scheme (see `_use_remote`)
-        self._remote: dict[str, Any] = {}
+        #: (storage, fsspec filesystem) registered with DuckDB, by URL scheme (`_use_remote`)
+        self._remote: dict[str, tuple[Storage, Any] | None] = {}
 
     # -- remote storage (s3://, ...) -------------------------------------------------------------
     # DuckDB's own httpfs extension is not required: a storage that offers an fsspec filesystem
@@ -152,22 +152,26 @@ class DuckDBEngine(Engine):
         name = scheme(path)
         if name == "file" or name in self._remote:
             return
-        factory = getattr(storage_for(path), "fsspec_filesystem", None)
-        if factory is None:  # left to DuckDB's own extensions
+        storage = storage_for(path)
+        filesystem = storage.fsspec_filesystem()
+        if filesystem is None:  # left to DuckDB's own extensions
             self._remote[name] = None
             return
-        filesystem = factory()
         self.connection.register_filesystem(filesystem)
-        self._remote[name] = filesystem
+        self._remote[name] = (storage, filesystem)
 
-    def _remote_error(self, path: str, exc: Exception, what: str) -> EdeError | None:
-        """The storage's own error behind a DuckDB failure on a remote ``path``, if any."""
-        filesystem = self._remote.get(scheme(path))
-        explain = getattr(storage_for(path), "engine_error", None)
-        if filesystem is None or explain is None:
-            return None
-        found = explain(filesystem, str(exc), what)
-        return found if isinstance(found, EdeError) else None
+    def _remote_error(self, exc: Exception, what: str) -> EdeError | None:
+        """The storage's own error (unreachable, access denied...) behind a DuckDB failure.
+
+        Views over remote files are read lazily, so any statement may fail there.
+        """
+        for entry in self._remote.values():
+            if entry is not None:
+                storage, filesystem = entry
+                found = storage.engine_error(filesystem, str(exc), what)
+                if found is not None:
+                    return found
+        return None
 
     # -- read -------------------------------------------------------------------------------
     def _files(self, request: ReadRequest) -> list[str]:
@@ -187,12 +191,13 @@ class DuckDBEngine(Engine):
 
     def _remote_files(self, request: ReadRequest) -> list[str]:
         """The objects of a remote source, listed by its storage, readable by DuckDB."""
-        try:
-            found = list_files(request.path)
-        except ConfigError:  # the storage cannot list: DuckDB may (its own extensions)
+        storage = storage_for(request.path)
+        if type(storage).list_files is Storage.list_files:  # cannot list: DuckDB's extensions may
             return [request.path]
-        except EdeError as exc:
-            raise type(exc)(f"source `{request.name}`: {exc}") from exc
+        try:
+            found = storage.list_files(request.path)
+        except DependencyError as exc:
+            raise DependencyError(f"source `{request.name}`: {exc}") from exc
         self._use_remote(request.path)
         if not has_glob(request.path) and found != [request.path]:  # a folder
             exts = _EXTENSIONS.get(request.format, ())
@@ -226,8 +231,7 @@ class DuckDBEngine(Engine):
             raise ConfigError(f"source `{request.name}`: invalid option: {exc}") from exc
         except duckdb.Error as exc:
             what = f"source `{request.name}`"
-            remote = self._remote_error(request.path, exc, what) if is_url(request.path) else None
-            raise remote or translate_duckdb_error(exc, what) from exc
+            raise self._remote_error(exc, what) or translate_duckdb_error(exc, what) from exc
         if request.columns:
             self._enforce(request)
 
@@ -317,7 +321,8 @@ class DuckDBEngine(Engine):
             # DuckDB answers CREATE TABLE AS with the number of rows it inserted.
             row = next(iter(self.connection.execute(self.render(create)).fetchall()), None)
         except duckdb.Error as exc:
-            raise translate_duckdb_error(exc, f"step `{name}`") from exc
+            what = f"step `{name}`"
+            raise self._remote_error(exc, what) or translate_duckdb_error(exc, what) from exc
         return int(row[0]) if row else 0
 
     def columns(self, query: exp.Query) -> list[Column]:
@@ -327,7 +332,7 @@ class DuckDBEngine(Engine):
         try:
             rel = self.connection.sql(self.render(query))
         except duckdb.Error as exc:
-            raise translate_duckdb_error(exc, "query") from exc
+            raise self._remote_error(exc, "query") or translate_duckdb_error(exc, "query") from exc
         return [
             Column(name, _data_type(str(dtype)))
             for name, dtype in zip(rel.columns, rel.types, strict=True)
@@ -340,7 +345,7 @@ class DuckDBEngine(Engine):
         try:
             return self.connection.execute(self.render(query)).fetchall()
         except duckdb.Error as exc:
-            raise translate_duckdb_error(exc, "query") from exc
+            raise self._remote_error(exc, "query") or translate_duckdb_error(exc, "query") from exc
 
     def drop(self, name: str) -> None:
         """Drop table or view ``name`` if it exists."""
@@ -418,8 +423,7 @@ class DuckDBEngine(Engine):
             row = next(iter(self.connection.execute(self.render(copy)).fetchall()), None)
         except duckdb.Error as exc:
             what = f"sink `{request.table}`"
-            found = self._remote_error(request.path, exc, what) if remote else None
-            raise found or translate_duckdb_error(exc, what) from exc
+            raise self._remote_error(exc, what) or translate_duckdb_error(exc, what) from exc
         return int(row[0]) if row else 0
 
     def interrupt(self) -> None:

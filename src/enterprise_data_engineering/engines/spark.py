@@ -25,6 +25,7 @@ import json
 import logging
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,21 @@ _EXTENSIONS = {
     "json": (".json", ".jsonl", ".ndjson", ".json.gz"),
 }
 _FORMATS = {"csv": "csv", "parquet": "parquet", "json": "json"}
+#: a sink's options (``SINK_OPTIONS``) → Spark writer options, by format
+_WRITER_OPTIONS: dict[str, dict[str, str]] = {
+    "csv": {
+        "delimiter": "sep",
+        "header": "header",
+        "quote": "quote",
+        "escape": "escape",
+        "null_value": "nullValue",
+        "date_format": "dateFormat",
+        "timestamp_format": "timestampFormat",
+        "compression": "compression",
+    },
+    "parquet": {"compression": "compression", "row_group_size": "parquet.block.size"},
+    "json": {"compression": "compression"},
+}
 _PYSPARK_ERROR_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 
 # -- dates: DuckDB's strftime formats as Spark datetime patterns ----------------------------------
@@ -169,14 +185,17 @@ def split_strftime(fmt: str) -> list[tuple[bool, str]]:
     return pieces
 
 
-def strftime_to_spark(fmt: str) -> str:
+def strftime_to_spark(fmt: str, *, lenient: bool = True) -> str:
     """The Spark datetime pattern that parses what strftime ``fmt`` parses in DuckDB.
 
-    Literal text is quoted (``T`` would otherwise be a pattern letter), and a zero-padded
-    field between non-digits accepts one digit too, as DuckDB's ``strptime`` does.
+    Literal text is quoted (``T`` would otherwise be a pattern letter), and, when
+    ``lenient`` (for parsing), a zero-padded field between non-digits accepts one digit
+    too, as DuckDB's ``strptime`` does; for formatting give ``lenient=False``.
 
     >>> strftime_to_spark("%Y-%m-%dT%H:%M:%S")
     "yyyy-M-d'T'H:m:s"
+    >>> strftime_to_spark("%Y-%m-%d %H:%M", lenient=False)
+    'yyyy-MM-dd HH:mm'
     >>> strftime_to_spark("%Y%m%d")
     'yyyyMMdd'
 
@@ -194,7 +213,8 @@ def strftime_to_spark(fmt: str) -> str:
         after = pieces[i + 1] if i + 1 < len(pieces) else (False, "")
         delimited = not before[0] and not after[0]
         delimited = delimited and not before[1][-1:].isdigit() and not after[1][:1].isdigit()
-        out.append(_LENIENT[text] if text in _LENIENT and delimited else SPARK_PATTERNS[text])
+        loose = lenient and delimited and text in _LENIENT
+        out.append(_LENIENT[text] if loose else SPARK_PATTERNS[text])
     return "".join(out)
 
 
@@ -653,6 +673,9 @@ class SparkEngine(Engine):
         if request.format == "csv":
             options.setdefault("header", True)
             options.setdefault("inferSchema", True)
+            # A quote inside a quoted field is doubled (RFC 4180), as DuckDB reads it;
+            # Spark's own default is a backslash.
+            options.setdefault("escape", options.get("quote", '"'))
         return options
 
     def read(self, request: ReadRequest) -> None:
@@ -756,8 +779,12 @@ class SparkEngine(Engine):
                 df.unpersist()
 
     # -- write -----------------------------------------------------------------------------
-    def _for_text_format(self, df: Any, fmt: str) -> Any:
-        """Columns as DuckDB writes them to CSV/JSON: timestamps (and CSV nested values) as text."""
+    def _for_text_format(self, df: Any, fmt: str, timestamp_pattern: str | None) -> Any:
+        """Columns as DuckDB writes them to CSV/JSON: timestamps (and CSV nested values) as text.
+
+        Spark would write timestamps with a ``T`` and a zone offset; DuckDB writes
+        ``2024-01-31 10:00:00[.fraction]``, which is Spark's own text of a timestamp.
+        """
         from pyspark.sql import functions as F
         from pyspark.sql import types as T
 
@@ -767,13 +794,47 @@ class SparkEngine(Engine):
         changed = False
         for field in df.schema.fields:
             col = F.col(f"`{field.name}`")
-            if isinstance(field.dataType, temporal) or (
-                fmt == "csv" and isinstance(field.dataType, nested)
-            ):
+            if isinstance(field.dataType, temporal):
+                text = F.date_format(col, timestamp_pattern) if timestamp_pattern else col
+                col = text.cast("string").alias(field.name)
+                changed = True
+            elif fmt == "csv" and isinstance(field.dataType, nested):
                 col = col.cast("string").alias(field.name)
                 changed = True
             columns.append(col)
         return df.select(*columns) if changed else df
+
+    def _writer_options(self, request: WriteRequest) -> tuple[dict[str, Any], str | None]:
+        """Spark writer options of a sink's options, and the pattern for timestamps (if any)."""
+        what = f"sink `{request.table}`"
+        options: dict[str, Any] = {}
+        timestamp_pattern = None
+        given = dict(request.options)
+        if request.format == "csv":
+            given.setdefault("header", True)
+            # Quotes inside values are doubled (RFC 4180), as DuckDB writes them.
+            options["escape"] = str(given.get("quote", '"'))
+        if request.format == "json":
+            options["ignoreNullFields"] = False  # DuckDB writes `"key": null`
+        for key, value in given.items():
+            name = _WRITER_OPTIONS.get(request.format, {}).get(key)
+            if name is None:
+                raise ConfigError(f"{what}: unsupported option `{key}`")
+            if key in ("date_format", "timestamp_format"):
+                try:
+                    pattern = strftime_to_spark(str(value), lenient=False)
+                except ValueError as exc:
+                    raise ConfigError(f"{what}: {exc}") from exc
+                if key == "timestamp_format":
+                    timestamp_pattern = pattern
+                    continue
+                value = pattern
+            if key == "row_group_size":
+                # DuckDB counts rows per row group, Spark bytes: no faithful translation.
+                log.warning("%s: `row_group_size` is not applied on Spark", what)
+                continue
+            options[name] = value
+        return options, timestamp_pattern
 
     def write(self, request: WriteRequest) -> int:
         """Write table ``request.table`` into the (empty) staging folder ``request.path``.
@@ -792,16 +853,8 @@ class SparkEngine(Engine):
                 df = self.session.table(f"`{request.table}`")
             except Exception as exc:
                 raise translate_spark_error(exc, what) from exc
-        options: dict[str, Any] = {}
-        if fmt == "csv":
-            options["header"] = True
-            if request.options.get("delimiter"):
-                options["sep"] = str(request.options["delimiter"])
-        if fmt == "json":
-            options["ignoreNullFields"] = False
-        if request.options.get("compression"):
-            options["compression"] = str(request.options["compression"])
-        out = df if fmt == "parquet" else self._for_text_format(df, fmt)
+        options, timestamp_pattern = self._writer_options(request)
+        out = df if fmt == "parquet" else self._for_text_format(df, fmt, timestamp_pattern)
         if request.table not in self._ordered:
             # Files of a sensible size rather than one per task: with adaptive execution
             # (Spark's default), a rebalance merges small partitions and splits large ones,
@@ -841,6 +894,17 @@ class SparkEngine(Engine):
         if self._connect:
             return _ArrowFiles(path)
         return _HadoopFiles(self.session)
+
+    def interrupt(self) -> None:
+        """Cancel this engine's running Spark jobs (its session's only; safe from a signal)."""
+
+        def cancel() -> None:
+            with contextlib.suppress(Exception):
+                self.session.interruptAll()
+
+        # A signal handler runs while the main thread may be inside a Py4J call: talk to
+        # Spark from another thread rather than from the handler.
+        threading.Thread(target=cancel, name="ede-spark-interrupt", daemon=True).start()
 
     def close(self) -> None:
         """Release kept rows and views; stop the session only if this engine started it."""

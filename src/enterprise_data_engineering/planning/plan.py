@@ -20,7 +20,7 @@ from enterprise_data_engineering.checks.base import BoundCheck, Check
 from enterprise_data_engineering.checks.registry import CHECKS, get_check
 from enterprise_data_engineering.common_utils.naming import did_you_mean, is_identifier
 from enterprise_data_engineering.engines.base import SINK_OPTIONS, ReadRequest
-from enterprise_data_engineering.engines.registry import ENGINES
+from enterprise_data_engineering.engines.registry import ENGINES, engine_class
 from enterprise_data_engineering.errors import ConfigError, Position, Problem
 from enterprise_data_engineering.spec.loader import LoadedSpec, format_validation_error
 from enterprise_data_engineering.spec.models import SinkSpec, SourceSpec, StepSpec
@@ -29,6 +29,7 @@ from enterprise_data_engineering.transforms.base import Transform
 from enterprise_data_engineering.transforms.registry import TRANSFORMS, get_transform
 from enterprise_data_engineering.transforms.sql import (
     SqlSyntaxError,
+    parse_expression,
     parse_query,
     parse_type,
 )
@@ -290,6 +291,53 @@ def _bind_check(loaded: LoadedSpec, i: int, table_names: set[str]) -> BoundCheck
     )
 
 
+def _check_engine_support(
+    loaded: LoadedSpec, engine: str, steps: list[StepNode], checks: list[BoundCheck]
+) -> None:
+    """Record, at its position, each part of the user's SQL that ``engine`` cannot run.
+
+    DuckDB runs the user dialect itself; another engine says what it lacks through
+    `Engine.unsupported` (``ede validate --engine spark``). Looked at: SQL steps, ``filter``
+    and ``derive`` expressions, ``cast`` types and ``expression`` checks.
+    """
+    if not engine or engine == "duckdb" or engine not in ENGINES:
+        return
+    unsupported = engine_class(engine).unsupported
+    where: list[tuple[Loc, str, exp.Expr, str]] = []  # (loc, text, parsed, what)
+    for step in steps:
+        what = f"step `{step.name}`"
+        if step.query is not None and step.spec.sql is not None:
+            where.append(((*step.loc, "sql"), step.spec.sql, step.query, what))
+        for call in step.transforms:
+            items = call.args.items() if isinstance(call.args, dict) else [(None, call.args)]
+            for key, text in items:
+                loc = (*call.loc, call.name, *([key] if key is not None else []))
+                try:
+                    if call.name in ("filter", "derive") and isinstance(text, str):
+                        where.append((loc, text, parse_expression(text), what))
+                    elif call.name == "cast" and isinstance(text, str):
+                        where.append((loc, text, parse_type(text), what))
+                except SqlSyntaxError:
+                    continue  # already reported by the transform's own validation
+    for bound in checks:
+        expr = getattr(bound.args, "expr", None)
+        if bound.check.name == "expression" and isinstance(expr, str):
+            loc = ("checks", bound.index, "expr")
+            where.append((loc, expr, parse_expression(expr), f"check `{bound.name}`"))
+    for loc, text, parsed, what in where:
+        for node, reason in unsupported(parsed):
+            # Functions and identifiers know their offsets; an operator points at its operand.
+            located = next(
+                (n for n in node.walk(bfs=False) if isinstance(n.meta.get("start"), int)), node
+            )
+            start, end = located.meta.get("start"), located.meta.get("end")
+            if isinstance(start, int) and isinstance(end, int):
+                pos = _position_in_value(loaded, loc, text, start, text[start : end + 1])
+            else:
+                pos = loaded.positions.of(loc)
+            loaded.problems.append(Problem(pos, f"{what}: not supported on {engine}: {reason}"))
+
+
 def build_plan(loaded: LoadedSpec) -> Plan:
     """Validate a loaded spec and return its plan.
 
@@ -451,6 +499,7 @@ def build_plan(loaded: LoadedSpec) -> Plan:
                 loaded.problem((*loc, "partition_by", j), "empty partition column name")
         sinks.append(SinkNode(name, sink, path))
 
+    _check_engine_support(loaded, spec.engine, list(steps.values()), checks)
     loaded.raise_if_problems()
     return Plan(
         loaded=loaded,

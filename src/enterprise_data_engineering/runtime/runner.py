@@ -327,7 +327,16 @@ class Runner:
     def _catalog(self, _ctx: PipelineContext) -> None:
         for sink in self.plan.sinks:
             if sink.spec.catalog is not None:
-                self._register_in_catalog(sink)
+                try:
+                    self._register_in_catalog(sink)
+                except EdeError as exc:
+                    exc.message = (
+                        f"the sinks were published, but catalog table "
+                        f"`{sink.spec.catalog.database}.{sink.spec.catalog.table}` "
+                        f"was not updated: {exc.message}"
+                    )
+                    exc.args = (exc.message,)
+                    raise
 
     def _register_in_catalog(self, sink: SinkNode) -> None:
         """Create or update the sink's Glue table (schema, location, format, partitions)."""
@@ -344,6 +353,7 @@ class Runner:
             columns=columns,
             partition_by=list(sink.spec.partition_by),
             description=sink.spec.catalog.description,
+            options=dict(sink.spec.options),
         )
 
     def _discard(self) -> None:

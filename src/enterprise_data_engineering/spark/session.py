@@ -46,7 +46,8 @@ class SparkConfig:
     """How to create a Spark session.
 
     Attributes:
-        app_name: the application name shown by the cluster manager and the Spark UI.
+        app_name: the application name shown by the cluster manager and the Spark UI;
+            ``None`` keeps the one already configured (``spark-submit --name``).
         master: the master URL (``local[*]``, ``spark://…``, ``yarn``, ``k8s://…``,
             ``sc://…``); ``None`` leaves it to ``spark-submit`` (``local[*]`` otherwise).
         conf: extra Spark configuration, e.g. ``{"spark.executor.memory": "4g"}``; it
@@ -59,7 +60,7 @@ class SparkConfig:
     'local[2]'
     """
 
-    app_name: str = "ede"
+    app_name: str | None = "ede"
     master: str | None = None
     conf: dict[str, str] = field(default_factory=dict)
     timezone: str = "UTC"
@@ -147,7 +148,9 @@ def create_spark_session(config: SparkConfig | None = None) -> SparkSession:
     config = config or SparkConfig()
     sql = import_pyspark()
     _require_java(config)
-    builder = sql.SparkSession.builder.appName(config.app_name)
+    builder = sql.SparkSession.builder
+    if config.app_name:
+        builder = builder.appName(config.app_name)
     if config.is_connect:
         builder = builder.remote(config.master)
     elif config.master:

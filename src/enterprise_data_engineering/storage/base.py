@@ -26,10 +26,10 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from enterprise_data_engineering.common_utils.registry import Registry
-from enterprise_data_engineering.errors import ConfigError
+from enterprise_data_engineering.errors import ConfigError, EdeError
 from enterprise_data_engineering.storage.paths import scheme
 
 #: how a staged sink replaces the published one
@@ -91,6 +91,22 @@ class Storage(ABC):
     @abstractmethod
     def recover(self, sink_path: str) -> None:
         """Remove leftovers of dead runs beside ``sink_path``; finish interrupted publishes."""
+
+    def fsspec_filesystem(self) -> Any:
+        """An fsspec filesystem through which engines read and write this storage's URLs.
+
+        ``None`` (the default): engines use their own I/O (local paths, or extensions).
+        """
+        return None
+
+    @staticmethod
+    def engine_error(filesystem: Any, message: str, what: str) -> EdeError | None:
+        """The `EdeError` behind an engine failure that passed through ``filesystem``, if any.
+
+        Engines keep only the text of an exception raised inside an fsspec filesystem; a
+        storage that remembers the exception translates it here (exit 3, 4, 5...).
+        """
+        return None
 
     def list_files(self, path_or_glob: str) -> list[str]:
         """The data files a source path or glob names, sorted (see `paths.list_files`).

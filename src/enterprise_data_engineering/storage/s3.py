@@ -235,6 +235,7 @@ class S3Storage(Storage):
         self.max_workers = max_workers
         self._runs: dict[tuple[str, str, str], _Run] = {}
         self._mutex = threading.RLock()
+        self._lease_lock = threading.Lock()  # orders heartbeat writes and lease deletions
         self._heartbeat: threading.Thread | None = None
         self._wake = threading.Event()
         self._conditional_writes = True
@@ -428,9 +429,19 @@ class S3Storage(Storage):
             body.update(state="committed", delete=old if mode == "overwrite" else [])
             etag = self._put_json(bucket, journal_key, body, what, if_match=etag)
             committed = True
-        except BaseException:
+        except BaseException as exc:
+            # A conditional write refused: a recovering run took the journal over (this run's
+            # lease had expired); that journal, or its successor, is no longer ours to delete.
+            lost = self._code(exc) in _CONFLICT
             if not committed:
-                self._roll_back(bucket, journal_key, body["new"], what)
+                self._roll_back(bucket, None if lost else journal_key, body["new"], what)
+            if lost:
+                raise EdeRuntimeError(
+                    f"{what}: another run took over the sink's publish lock (this run's lease "
+                    "had expired); nothing was published"
+                ) from exc
+            if isinstance(exc, Exception) and not isinstance(exc, EdeError):
+                raise self._error(exc, what) from exc
             raise
         # Committed: whatever fails from here on is finished by the next run's recovery.
         try:
@@ -641,8 +652,9 @@ class S3Storage(Storage):
             if run.staged:
                 return
             del self._runs[(bucket, root, run_id)]
-        # Best effort: a lease left behind expires and the next recovery removes it.
-        with contextlib.suppress(EdeError):
+        # Best effort: a lease left behind expires and the next recovery removes it. Under
+        # the lease lock, so that a heartbeat in flight cannot write the lease back after.
+        with self._lease_lock, contextlib.suppress(EdeError):
             self._delete_keys(bucket, [run.lease_key], f"releasing run `{run_id}`")
 
     def _start_heartbeat(self) -> None:
@@ -663,10 +675,14 @@ class S3Storage(Storage):
                     self._heartbeat = None
                     return
             for run in runs:
-                try:
-                    self._write_lease(run)
-                except Exception as exc:  # the run itself fails on the same outage, if lasting
-                    log.debug("lease heartbeat of run `%s` failed: %s", run.run_id, exc)
+                with self._lease_lock:
+                    with self._mutex:
+                        if (run.bucket, run.root, run.run_id) not in self._runs:
+                            continue  # released meanwhile: its lease is gone for good
+                    try:
+                        self._write_lease(run)
+                    except Exception as exc:  # the run fails on the same outage, if lasting
+                        log.debug("lease heartbeat of run `%s` failed: %s", run.run_id, exc)
 
     def _server_age(self, response: dict[str, Any]) -> float:
         """Seconds since ``Last-Modified``, on the server's clock (no skew with ours)."""
@@ -767,10 +783,10 @@ class S3Storage(Storage):
                 )
             time.sleep(self.poll_interval)
 
-    def _roll_back(self, bucket: str, journal_key: str, new: list[str], what: str) -> None:
+    def _roll_back(self, bucket: str, journal_key: str | None, new: list[str], what: str) -> None:
         """Undo an uncommitted publish; what cannot be undone now, the next recovery undoes."""
         try:
-            self._delete_keys(bucket, [*new, journal_key], what)
+            self._delete_keys(bucket, [*new, *([journal_key] if journal_key else [])], what)
         except EdeError as exc:
             log.warning("%s: roll-back left for the next run: %s", what, exc)
 

@@ -65,7 +65,7 @@ def assert_clean_rerun(aws_env: AwsEnv, s3: Any, pipeline: dict[str, Any]) -> No
     ]
 
 
-@pytest.mark.parametrize("when", ["staging", "publish"])
+@pytest.mark.parametrize("when", ["compute", "staging", "publish"])
 def test_server_stopped_mid_run_is_exit_5_with_nothing_published(
     when: str,
     aws_env: AwsEnv,
@@ -82,7 +82,15 @@ def test_server_stopped_mid_run_is_exit_5_with_nothing_published(
             server.stop()
             stopped.append(True)
 
-    if when == "staging":  # sources read; the engine writes the sink to S3 when it dies
+    if when == "compute":  # sources opened; the step reads them from S3 when it dies
+        real_execute = DuckDBEngine.execute
+
+        def execute(self: DuckDBEngine, name: str, query: Any) -> int:
+            stop()
+            return real_execute(self, name, query)
+
+        monkeypatch.setattr(DuckDBEngine, "execute", execute)
+    elif when == "staging":  # tables computed; the engine writes the sink to S3 when it dies
         real_write = DuckDBEngine.write
 
         def write(self: DuckDBEngine, request: Any) -> int:

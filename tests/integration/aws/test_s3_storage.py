@@ -269,3 +269,44 @@ def test_an_expired_lease_is_dead(s3: Any, bucket: str) -> None:
     put(s3, bucket, "e/.ede-staging/old/sink/part.csv")
     storage.recover(f"s3://{bucket}/e/sink")
     assert keys(s3, bucket, "e/") == []
+
+
+def test_heartbeat_keeps_the_lease_and_never_resurrects_it(s3: Any, bucket: str) -> None:
+    import time
+
+    storage = S3Storage(lease_ttl=0.2)  # a heartbeat every 0.05 s
+    staged = storage.stage(f"s3://{bucket}/h/sink", "beating", "sink")
+    lease = "h/.ede-staging/beating.lease"
+    s3.delete_object(Bucket=bucket, Key=lease)
+    deadline = time.monotonic() + 10
+    while lease not in keys(s3, bucket, "h/") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert lease in keys(s3, bucket, "h/")  # rewritten by the heartbeat
+    storage.discard(staged)
+    time.sleep(0.3)  # several heartbeat periods
+    assert keys(s3, bucket, "h/") == []
+
+
+def test_a_publish_that_lost_its_lock_does_not_commit(
+    s3: Any, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(s3, bucket, "k/sink/old.csv")
+    storage = S3Storage()
+    staged = storage.stage(f"s3://{bucket}/k/sink", "slow", "sink")
+    write_staged(s3, staged, "part-slow-0.csv")
+    real_copy = storage._copy_all
+    journal = "k/.ede-staging/sink.publish.json"
+
+    def copy_while_taken_over(b: str, copies: list[Any], what: str) -> None:
+        real_copy(b, copies, what)
+        # Meanwhile another run found this run's lease expired and claimed the journal.
+        body = json.loads(s3.get_object(Bucket=bucket, Key=journal)["Body"].read())
+        body["claimed_by"] = "someone-else"
+        s3.put_object(Bucket=bucket, Key=journal, Body=json.dumps(body).encode())
+
+    monkeypatch.setattr(storage, "_copy_all", copy_while_taken_over)
+    with pytest.raises(EdeRuntimeError, match="took over"):
+        storage.publish(staged)
+    storage.discard(staged)
+    assert keys(s3, bucket, "k/sink/") == ["k/sink/old.csv"]  # its copies were removed
+    assert journal in keys(s3, bucket, "k/")  # the other run's journal is left alone
