@@ -26,7 +26,7 @@ SINK_OPTIONS: dict[str, frozenset[str]] = {
             "compression",
         }
     ),
-    "parquet": frozenset({"compression", "row_group_size"}),
+    "parquet": frozenset({"compression"}),
     "json": frozenset({"compression"}),
 }
 

@@ -93,7 +93,6 @@ _COPY_OPTIONS = {
     "date_format": "DATEFORMAT",
     "timestamp_format": "TIMESTAMPFORMAT",
     "compression": "COMPRESSION",
-    "row_group_size": "ROW_GROUP_SIZE",
 }
 
 

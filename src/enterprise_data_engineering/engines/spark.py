@@ -112,7 +112,7 @@ _WRITER_OPTIONS: dict[str, dict[str, str]] = {
         "timestamp_format": "timestampFormat",
         "compression": "compression",
     },
-    "parquet": {"compression": "compression", "row_group_size": "parquet.block.size"},
+    "parquet": {"compression": "compression"},
     "json": {"compression": "compression"},
 }
 _PYSPARK_ERROR_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
@@ -496,7 +496,7 @@ def _json_key_order(files: list[str]) -> list[str]:
 
 
 def _output_extension(name: str, fmt: str) -> str:
-    """``.csv.gz`` of ``part-0-….c000.csv.gz``; the compression stays visible, as in DuckDB."""
+    """``.csv.gz`` of ``part-0-….c000.csv.gz``: a compressed file says so in its name."""
     at = name.find(f".{fmt}")
     return name[at:] if at >= 0 else f".{fmt}"
 
@@ -507,7 +507,7 @@ class SparkEngine(Engine):
     Args:
         settings: ``master`` (``local[*]`` by default, ``spark://…``, ``yarn``,
             ``k8s://…``, ``sc://…``), ``app_name`` and ``conf`` (extra Spark
-            configuration) are used; ``threads`` gives ``local[N]`` when no master is set.
+            configuration) are used.
     """
 
     name: ClassVar[str] = "spark"
@@ -529,10 +529,11 @@ class SparkEngine(Engine):
         import_pyspark()
         # PySpark also logs every SQL error it raises, as JSON on stderr; the engine raises
         # it as one clear `EdeError`, so that copy is noise.
-        from pyspark.logger import PySparkLogger
+        with contextlib.suppress(ImportError):
+            from pyspark.logger import PySparkLogger
 
-        for name in _PYSPARK_ERROR_LOGGERS:
-            PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+            for name in _PYSPARK_ERROR_LOGGERS:
+                PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
         self._tables: dict[str, Any] = {}
         self._persisted: dict[str, Any] = {}
         self._ordered: set[str] = set()
@@ -557,13 +558,9 @@ class SparkEngine(Engine):
                 except Exception:  # a static setting: fixed when the context started
                     log.warning("Spark setting %s cannot change in a running session", key)
         else:
-            master = wanted
-            if not master:
-                threads = self.settings.threads
-                master = f"local[{threads}]" if threads else DEFAULT_MASTER
             config = SparkConfig(
                 app_name=self.settings.app_name or "ede",
-                master=master,
+                master=wanted or DEFAULT_MASTER,
                 conf={**SESSION_SQL_CONF, **self.settings.conf},
             )
             session = create_spark_session(config)
@@ -603,8 +600,10 @@ class SparkEngine(Engine):
         """
         from pyspark import StorageLevel
 
-        kept = df.persist(StorageLevel.MEMORY_AND_DISK)
+        kept = df
         try:
+            # Persisting already optimises the plan, which may evaluate constants.
+            kept = df.persist(StorageLevel.MEMORY_AND_DISK)
             rows = int(kept.count())
         except Exception as exc:
             with contextlib.suppress(Exception):
@@ -829,10 +828,6 @@ class SparkEngine(Engine):
                     timestamp_pattern = pattern
                     continue
                 value = pattern
-            if key == "row_group_size":
-                # DuckDB counts rows per row group, Spark bytes: no faithful translation.
-                log.warning("%s: `row_group_size` is not applied on Spark", what)
-                continue
             options[name] = value
         return options, timestamp_pattern
 

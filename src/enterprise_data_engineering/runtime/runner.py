@@ -461,6 +461,7 @@ def run_pipeline(
             pipeline_name = loaded.spec.name or pipeline_name
             params = dict(loaded.spec.params)
             engine_name = opts.engine or loaded.spec.engine or "duckdb"
+            loaded.spec.engine = engine_name  # validate for the engine that will run it
             plan = build_plan(loaded)
             if opts.select:
                 plan = plan.select(opts.select)

@@ -12,7 +12,8 @@ session and runs the spec on it with ``ede run``'s own options, exit codes and r
     python -m enterprise_data_engineering.spark.submit pipeline.yaml --param day=2026-01-31
 
 Arguments: the spec (a local path, or any URL the cluster's Hadoop filesystems read, such as
-``s3://`` on EMR or Glue, ``gs://`` on Dataproc), then any option of ``ede run``
+``s3://`` on EMR or Glue, ``gs://`` on Dataproc; or ``--spec SPEC`` for schedulers that
+pass only ``--key value`` pairs), then any option of ``ede run``
 (``--param``, ``--select``, ``--output-format``, ``--status-file``, ``--no-history``);
 ``--engine spark`` is implied. Arguments a scheduler adds that are not for ede (Glue's
 ``--JOB_NAME …``) are ignored with a note on stderr. The exit code is the run's (CONTRACT §3).
@@ -43,7 +44,14 @@ def _split_arguments(argv: Sequence[str]) -> tuple[list[str], list[str], int | N
     while i < len(argv):
         arg = argv[i]
         name = arg.split("=", 1)[0]
-        if name in _VALUE_OPTIONS:
+        if name == "--spec":  # for schedulers that pass only `--key value` (Glue)
+            value = (
+                arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "")
+            )
+            spec = len(ours)
+            ours.append(value)
+            i += 1 if "=" in arg else 2
+        elif name in _VALUE_OPTIONS:
             take = 1 if "=" in arg else 2
             ours.extend(argv[i : i + take])
             i += take

@@ -7,6 +7,13 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 from sqlglot import exp
 
+# One definition of strftime -> Spark patterns, shared with the engine that needs it.
+from enterprise_data_engineering.engines.spark import (
+    SPARK_PATTERNS,
+    rewrite_for_spark,
+    strftime_to_spark,
+)
+from enterprise_data_engineering.engines.spark import split_strftime as _split_format
 from enterprise_data_engineering.transforms import sql
 from enterprise_data_engineering.transforms.base import (
     Relation,
@@ -16,71 +23,12 @@ from enterprise_data_engineering.transforms.base import (
 )
 from enterprise_data_engineering.transforms.common import ColumnList, TransformArgs, select_from
 
-#: each strftime directive both engines parse alike -> its Spark datetime pattern; a
-#: directive of DuckDB's not listed here has no Spark equivalent for parsing (e.g. ``%a``:
-#: Spark refuses day-of-week letters in parsing patterns)
-SPARK_PATTERNS: dict[str, str] = {
-    "Y": "yyyy",
-    "y": "yy",
-    "m": "MM",
-    "-m": "M",
-    "d": "dd",
-    "-d": "d",
-    "H": "HH",
-    "-H": "H",
-    "I": "hh",
-    "-I": "h",
-    "M": "mm",
-    "-M": "m",
-    "S": "ss",
-    "-S": "s",
-    "f": "SSSSSS",
-    "p": "a",
-    "b": "MMM",
-    "B": "MMMM",
-    "j": "DDD",
-    "-j": "D",
-    "z": "Z",
-    "Z": "z",
-}
 #: the strftime directives a date format may use (``%Y``, ``%-d``...), without ``%``
 DATE_DIRECTIVES = frozenset(SPARK_PATTERNS)
-#: zero-padded directives that DuckDB also parses without the zero ("2024-1-5" with %m)
-_LENIENT = {"m": "M", "d": "d", "H": "H", "I": "h", "M": "m", "S": "s"}
-#: characters that are not literal text in a Spark (java.time) pattern
-_SPARK_RESERVED = frozenset("[]{}#'")
 
 _TEXT = exp.DataType.TEXT_TYPES
 #: types that already hold a date and a time of day, or a date (cast to TIMESTAMP as is)
 _DATE_LIKE = exp.DataType.TEMPORAL_TYPES - {exp.DataType.Type.TIME, exp.DataType.Type.TIMETZ}
-
-
-def _split_format(fmt: str) -> list[tuple[bool, str]]:
-    """``(is_directive, text)`` pieces of a strftime format; directives without ``%``."""
-    supported = ", ".join(f"%{d}" for d in sorted(DATE_DIRECTIVES, key=str.lower))
-    pieces: list[tuple[bool, str]] = []
-    literal = ""
-    i = 0
-    while i < len(fmt):
-        if fmt[i] != "%":
-            literal += fmt[i]
-            i += 1
-            continue
-        width = 3 if fmt[i + 1 : i + 2] == "-" else 2
-        directive = fmt[i + 1 : i + width]
-        if len(directive) != width - 1 or directive not in DATE_DIRECTIVES:
-            raise ValueError(
-                f"unsupported directive `{fmt[i : i + width]}` in date format `{fmt}`; "
-                f"supported: {supported}"
-            )
-        if literal:
-            pieces.append((False, literal))
-            literal = ""
-        pieces.append((True, directive))
-        i += width
-    if literal:
-        pieces.append((False, literal))
-    return pieces
 
 
 def check_date_format(fmt: str) -> str:
@@ -95,66 +43,6 @@ def check_date_format(fmt: str) -> str:
     if not any(is_directive for is_directive, _ in _split_format(fmt)):
         raise ValueError(f"date format `{fmt}` has no directive such as %Y, %m or %d")
     return fmt
-
-
-def strftime_to_spark(fmt: str) -> str:
-    """The Spark datetime pattern that parses what strftime ``fmt`` parses in DuckDB.
-
-    Literal text is quoted (``T`` would otherwise be a pattern letter), and a zero-padded
-    field between non-digits accepts one digit too, as DuckDB's ``strptime`` does.
-
-    >>> strftime_to_spark("%Y-%m-%dT%H:%M:%S")
-    "yyyy-M-d'T'H:m:s"
-    >>> strftime_to_spark("%Y%m%d")
-    'yyyyMMdd'
-
-    Raises:
-        ValueError: ``fmt`` uses a directive not in :data:`DATE_DIRECTIVES`.
-    """
-    pieces = _split_format(fmt)
-    out: list[str] = []
-    for i, (is_directive, text) in enumerate(pieces):
-        if not is_directive:
-            needs_quotes = any(c.isalpha() or c in _SPARK_RESERVED for c in text)
-            out.append("'" + text.replace("'", "''") + "'" if needs_quotes else text)
-            continue
-        before = pieces[i - 1] if i > 0 else (False, "")
-        after = pieces[i + 1] if i + 1 < len(pieces) else (False, "")
-        delimited = not before[0] and not after[0]
-        delimited = delimited and not before[1][-1:].isdigit() and not after[1][:1].isdigit()
-        out.append(_LENIENT[text] if text in _LENIENT and delimited else SPARK_PATTERNS[text])
-    return "".join(out)
-
-
-def rewrite_for_spark(expression: exp.Expr) -> exp.Expr:
-    r"""Rewrite date parsing so Spark renders it like DuckDB runs it; give it before rendering.
-
-    SQLGlot renders a safe ``StrToTime`` (``standardize_dates``) as Spark's ``TO_TIMESTAMP``,
-    which fails on a bad value when ANSI mode is on (the default since Spark 4), and copies
-    literal letters of the format into the pattern unquoted. This returns a copy where
-    each ``StrToTime`` with a literal format becomes ``TRY_TO_TIMESTAMP`` (safe) or
-    ``TO_TIMESTAMP`` with the pattern of :func:`strftime_to_spark`; any other node, and
-    a format with a directive Spark cannot parse, is left as it is.
-
-    >>> node = parse_timestamp(sql.column("d"), ["%Y-%m-%dT%H"])
-    >>> print(rewrite_for_spark(node).sql("spark"))
-    TRY_TO_TIMESTAMP(`d`, 'yyyy-M-d\'T\'H')
-    """
-
-    def rewrite(node: exp.Expr) -> exp.Expr:
-        if not isinstance(node, exp.StrToTime) or node.args.get("target_type"):
-            return node
-        fmt = node.args.get("format")
-        if not isinstance(fmt, exp.Literal) or not fmt.is_string:
-            return node
-        try:
-            pattern = strftime_to_spark(fmt.this)
-        except ValueError:
-            return node
-        name = "TRY_TO_TIMESTAMP" if node.args.get("safe") else "TO_TIMESTAMP"
-        return exp.Anonymous(this=name, expressions=[node.this.copy(), exp.Literal.string(pattern)])
-
-    return expression.transform(rewrite)
 
 
 DateFormat = Annotated[str, AfterValidator(check_date_format)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Parity
+from engine_parity import Parity
 
 DATA = """\
 id,name,status,amount,email,code
@@ -47,7 +47,7 @@ CHECKS: dict[str, str] = {
     "row_count": "{table: t, check: row_count, min: 10, severity: warn}",
     "row_count_passes": "{table: t, check: row_count, min: 1, max: 6}",
     "expression": (
-        "{table: t, check: expression, expr: \"amount >= 0 and length(code) = 3\", severity: warn}"
+        '{table: t, check: expression, expr: "amount >= 0 and length(code) = 3", severity: warn}'
     ),
 }
 
@@ -83,7 +83,9 @@ def test_quarantine_moves_the_same_rows(engine_name: str, parity: Parity) -> Non
     assert quarantined.names[-2:] == ["_ede_failed_checks", "_ede_run_id"]
     assert len(quarantined.rows) == 3
     assert set(quarantined.column("_ede_run_id")) == {actual.report["run_id"]}
-    failed = dict(zip(quarantined.column("id"), quarantined.column("_ede_failed_checks"), strict=True))
+    failed = dict(
+        zip(quarantined.column("id"), quarantined.column("_ede_failed_checks"), strict=True)
+    )
     assert failed[3] == ("t.not_null.name", "t.accepted_values.status", "t.regex.code")
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE, Outcome, Parity, assert_same_outcome
+from engine_parity import REFERENCE, Outcome, Parity, assert_same_outcome
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 #: columns whose values belong to the run (its id and start time), not to the data
@@ -126,11 +126,11 @@ def test_failures_exit_with_the_same_code(
 ) -> None:
     spec = {
         "missing_input": SPEC.replace("data/raw.csv", "data/nope.csv"),
-        "unknown_column": SPEC.replace(
-            "    input: raw\n", "    sql: SELECT nope FROM raw\n", 1
+        "unknown_column": SPEC.replace("    input: raw\n", "    sql: SELECT nope FROM raw\n", 1),
+        "bad_cast": SPEC.replace(
+            "    input: raw\n", "    sql: SELECT CAST(kind AS INTEGER) AS k FROM raw\n", 1
         ),
-        "bad_cast": SPEC.replace("    input: raw\n", "    sql: SELECT CAST(kind AS INTEGER) AS k FROM raw\n", 1),
     }[broken].replace("MODE", "overwrite")
-    actual, expected = parity.compare(engine_name, spec, {"data/raw.csv": RAW})
+    actual, _expected = parity.compare(engine_name, spec, {"data/raw.csv": RAW})
     assert actual.exit_code == exit_code, actual.report["error"]
     assert actual.report["error"]

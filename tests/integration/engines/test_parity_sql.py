@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import duckdb
-from conftest import REFERENCE, Parity
+from engine_parity import REFERENCE, Parity
 
 ORDERS = """\
 order_id,customer_id,amount,status,ordered_at

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from conftest import Parity
+from engine_parity import Parity
 
 #: messy raw data: headers to clean, duplicates, nulls, bad dates, mixed case, unicode
 RAW = """\
@@ -109,7 +109,7 @@ def test_transform_gives_the_same_table(engine_name: str, parity: Parity, case: 
 
 def test_add_audit_columns_gives_the_same_table(engine_name: str, parity: Parity) -> None:
     spec = _spec("- add_audit_columns: {process_name: orders, source_system: shop}")
-    actual, expected = parity.compare(
+    actual, _expected = parity.compare(
         engine_name, spec, {"data/raw.csv": RAW}, varying=("process_timestamp", "batch_id")
     )
     out = actual.sinks["out"]

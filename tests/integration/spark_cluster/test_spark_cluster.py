@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import Cluster, spark_home
+from standalone_cluster import Cluster, spark_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -37,8 +37,14 @@ def _example(name: str, target: Path, rows: int | None = None, app: str = "ede-t
     if rows is not None:
         shutil.rmtree(target / "data", ignore_errors=True)
         subprocess.run(
-            [sys.executable, str(EXAMPLES / "generate_data.py"), "--rows", str(rows)]
-            + ["--out", str(target / "data")],
+            [
+                sys.executable,
+                str(EXAMPLES / "generate_data.py"),
+                "--rows",
+                str(rows),
+                "--out",
+                str(target / "data"),
+            ],
             check=True,
             capture_output=True,
         )
@@ -71,7 +77,7 @@ def _published(folder: Path, fmt: str) -> list[tuple[Any, ...]]:
     keep = [c for c in rel.columns if c not in RUN_COLUMNS]
     rows = rel.select(*[duckdb.ColumnExpression(c) for c in keep]).fetchall()
     con.close()
-    return sorted((tuple(str(v) for v in row) for row in rows))
+    return sorted(tuple(str(v) for v in row) for row in rows)
 
 
 def _sinks(report: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
@@ -86,8 +92,16 @@ def test_ede_run_on_the_cluster_publishes_what_duckdb_does(
     home = tmp_path / "home"
 
     ran = _ede(
-        ["run", str(spark_spec), "--engine", "spark", "--spark-master", spark_cluster.master_url]
-        + ["--output-format", "json"],
+        [
+            "run",
+            str(spark_spec),
+            "--engine",
+            "spark",
+            "--spark-master",
+            spark_cluster.master_url,
+            "--output-format",
+            "json",
+        ],
         spark_cluster,
         home,
     )
@@ -104,7 +118,7 @@ def test_ede_run_on_the_cluster_publishes_what_duckdb_does(
     ]
     assert (tmp_path / "spark" / "quarantine" / "orders_staged").is_dir()
     # The work ran on the cluster: the master lists the application as completed.
-    apps = [app["name"] for app in spark_cluster.state().get("completedapps", [])]  # type: ignore[union-attr]
+    apps = [app["name"] for app in spark_cluster.state().get("completedapps", [])]
     assert "ede-run-test" in apps
 
 
@@ -115,7 +129,11 @@ def test_spark_submit_runs_a_pipeline_on_the_cluster(
 
     spec = _example("quickstart", tmp_path / "project", app="ede-submit-test")
     status = tmp_path / "status.json"
-    env = {**spark_cluster.env, "EDE_HOME": str(tmp_path / "home"), "PYSPARK_PYTHON": sys.executable}
+    env = {
+        **spark_cluster.env,
+        "EDE_HOME": str(tmp_path / "home"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
     env["PYSPARK_DRIVER_PYTHON"] = sys.executable
     proc = subprocess.run(
         [
@@ -148,5 +166,5 @@ def test_spark_submit_runs_a_pipeline_on_the_cluster(
         "people_clean": 10,
         "people_by_country": 4,
     }
-    apps = [app["name"] for app in spark_cluster.state().get("completedapps", [])]  # type: ignore[union-attr]
+    apps = [app["name"] for app in spark_cluster.state().get("completedapps", [])]
     assert "ede-submit-test" in apps

@@ -158,9 +158,7 @@ def test_add_audit_columns_without_source_system_has_a_fresh_batch_id(spark: Any
 
 def test_schema_enforcement_permissive(spark: Any) -> None:
     df = spark.createDataFrame([("1", "2.50", "x")], ["ID", "amount", "extra"])
-    out = apply_schema_enforcement(
-        df, {"id": "bigint", "amount": "decimal(10,2)", "seen": "date"}
-    )
+    out = apply_schema_enforcement(df, {"id": "bigint", "amount": "decimal(10,2)", "seen": "date"})
     assert out.columns == ["id", "amount", "seen"]
     assert _types(out) == {"id": "bigint", "amount": "decimal(10,2)", "seen": "date"}
     assert _rows(out) == [(1, decimal.Decimal("2.50"), None)]
@@ -178,7 +176,10 @@ def test_schema_enforcement_takes_a_struct_type(spark: Any) -> None:
     from pyspark.sql import types as T
 
     schema = T.StructType(
-        [T.StructField("amount", T.DoubleType()), T.StructField("tags", T.ArrayType(T.StringType()))]
+        [
+            T.StructField("amount", T.DoubleType()),
+            T.StructField("tags", T.ArrayType(T.StringType())),
+        ]
     )
     df = spark.createDataFrame([(3, ["a"])], "amount int, tags array<string>")
     out = apply_schema_enforcement(df, schema)
@@ -262,7 +263,8 @@ def test_the_toolkit_gives_what_the_transform_gives_on_duckdb(
     )
     described = con.execute('DESCRIBE SELECT * FROM "t"').fetchall()
     relation = Relation(
-        sql.table("t"), tuple(Column(r[0], exp.DataType.build(r[1], dialect="duckdb")) for r in described)
+        sql.table("t"),
+        tuple(Column(r[0], exp.DataType.build(r[1], dialect="duckdb")) for r in described),
     )
 
     class Context:
