@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 from sqlglot import exp
 
+from enterprise_data_engineering.errors import EdeRuntimeError
+
 #: the writer options a sink may give, by format (every engine supports them)
 SINK_OPTIONS: dict[str, frozenset[str]] = {
     "csv": frozenset(
@@ -110,6 +112,37 @@ class Engine(ABC):
     def render(self, expression: exp.Expr) -> str:
         """Render a SQLGlot expression in the engine's dialect (identifiers quoted)."""
         return expression.sql(dialect=self.dialect, identify=True)
+
+    def schema_query(self, request: ReadRequest, raw: str) -> exp.Select:
+        """The SELECT over table ``raw`` that casts ``request``'s declared columns.
+
+        Shared by every engine so that declared-schema enforcement means the same thing
+        everywhere: columns keep their order, declared ones are cast, others pass through.
+
+        Raises:
+            EdeRuntimeError: a declared column is missing from the data.
+        """
+        assert request.columns is not None
+        raw_table = exp.Table(this=exp.to_identifier(raw, quoted=True))
+        actual = [c.name for c in self.columns(exp.select("*").from_(raw_table))]
+        missing = [c for c in request.columns if c not in actual]
+        if missing:
+            raise EdeRuntimeError(
+                f"source `{request.name}` does not match its declared schema: missing "
+                f"column(s) {', '.join(f'`{m}`' for m in missing)}; found {', '.join(actual)}"
+            )
+
+        def ident(name: str) -> exp.Identifier:
+            return exp.to_identifier(name, quoted=True)
+
+        return exp.select(
+            *(
+                exp.alias_(exp.Cast(this=exp.column(ident(c)), to=request.columns[c]), ident(c))
+                if c in request.columns
+                else exp.column(ident(c))
+                for c in actual
+            )
+        ).from_(raw_table)
 
     @abstractmethod
     def read(self, request: ReadRequest) -> None:

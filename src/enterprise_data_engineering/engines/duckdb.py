@@ -278,26 +278,8 @@ class DuckDBEngine(Engine):
         self.drop(request.name)
         import duckdb
 
-        assert request.columns is not None
         view = exp.Table(this=exp.to_identifier(request.name, quoted=True))
-        raw_table = exp.Table(this=exp.to_identifier(_raw_name(request), quoted=True))
-        actual = [c.name for c in self.columns(exp.select("*").from_(raw_table))]
-        missing = [c for c in request.columns if c not in actual]
-        if missing:
-            raise EdeRuntimeError(
-                f"source `{request.name}` does not match its declared schema: missing "
-                f"column(s) {', '.join(f'`{m}`' for m in missing)}; found {', '.join(actual)}"
-            )
-        projections = [
-            exp.alias_(
-                exp.Cast(this=exp.column(exp.to_identifier(c, quoted=True)), to=request.columns[c]),
-                exp.to_identifier(c, quoted=True),
-            )
-            if c in request.columns
-            else exp.column(exp.to_identifier(c, quoted=True))
-            for c in actual
-        ]
-        query = exp.select(*projections).from_(raw_table)
+        query = self.schema_query(request, _raw_name(request))
         # Materialised, so every value is cast now (with the source named in any error)
         # rather than lazily inside a later step; DuckDB spills if it does not fit.
         create = exp.Create(this=view, kind="TABLE", replace=True, expression=query)

@@ -714,26 +714,8 @@ class SparkEngine(Engine):
 
     def _enforce(self, request: ReadRequest, raw: str) -> None:
         """Cast the declared columns; a missing column or a value that does not cast fails."""
-        assert request.columns is not None
-        raw_table = exp.Table(this=exp.to_identifier(raw, quoted=True))
-        actual = [c.name for c in self.columns(exp.select("*").from_(raw_table))]
-        missing = [c for c in request.columns if c not in actual]
-        if missing:
-            raise EdeRuntimeError(
-                f"source `{request.name}` does not match its declared schema: missing "
-                f"column(s) {', '.join(f'`{m}`' for m in missing)}; found {', '.join(actual)}"
-            )
-        projections = [
-            exp.alias_(
-                exp.Cast(this=exp.column(exp.to_identifier(c, quoted=True)), to=request.columns[c]),
-                exp.to_identifier(c, quoted=True),
-            )
-            if c in request.columns
-            else exp.column(exp.to_identifier(c, quoted=True))
-            for c in actual
-        ]
         what = f"source `{request.name}` does not match its declared schema"
-        df = self._sql(exp.select(*projections).from_(raw_table), what)
+        df = self._sql(self.schema_query(request, raw), what)
         # Materialised now, so a value that does not cast fails here, naming the source.
         kept, _ = self._materialise(df, what)
         self._register(request.name, kept, persisted=True)
