@@ -26,6 +26,7 @@ import builtins
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from datetime import datetime
@@ -123,14 +124,35 @@ class RunHistory:
         with closing(conn):
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                self._migrate(conn)
+                self._setup(conn)
             except sqlite3.Error as exc:
                 raise self._error(action, exc) from exc
             try:
                 yield conn
             except sqlite3.Error as exc:
                 raise self._error(action, exc) from exc
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL and migrate the schema.
+
+        Changing the journal mode (and upgrading a lock) can fail with "database is locked"
+        *without* waiting for the busy timeout when several processes create the database
+        at the same moment; those two steps are retried for up to the busy timeout.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.01
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                self._migrate(conn)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
