@@ -27,6 +27,7 @@ import re
 import shutil
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -933,20 +934,20 @@ def _join(base: str, name: str) -> str:
     return str(Path(base) / name)
 
 
-class _Files:
+class _Files(ABC):
     """The few file operations that arranging Spark's output needs."""
 
+    @abstractmethod
     def list_data_files(self, folder: str) -> Iterator[tuple[str, str]]:
         """``(relative folder, file name)`` of each data file below ``folder``, sorted."""
-        raise NotImplementedError
 
+    @abstractmethod
     def move(self, source: str, target: str) -> None:
         """Move a file, creating the target's folder."""
-        raise NotImplementedError
 
+    @abstractmethod
     def remove_tree(self, folder: str) -> None:
         """Remove ``folder`` and everything below it, if it exists."""
-        raise NotImplementedError
 
 
 def _is_data_file(name: str) -> bool:
