@@ -79,11 +79,9 @@ class SparkConfig:
 
     def settings(self) -> dict[str, str]:
         """Every configuration entry given to the session builder: defaults, then ``conf``."""
-        values: dict[str, str] = {
-            "spark.sql.session.timeZone": self.timezone,
-            "spark.ui.showConsoleProgress": "false",
-        }
-        if not self.is_connect:
+        values: dict[str, str] = {"spark.sql.session.timeZone": self.timezone}
+        if not self.is_connect:  # driver settings: a Connect server's are fixed at its start
+            values["spark.ui.showConsoleProgress"] = "false"
             values["spark.ui.enabled"] = "true" if self.ui else "false"
         values.update({str(k): str(v) for k, v in self.conf.items()})
         java_options = values.get(_JAVA_OPTIONS, "")
