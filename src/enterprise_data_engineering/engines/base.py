@@ -125,7 +125,12 @@ class Engine(ABC):
         assert request.columns is not None
         raw_table = exp.Table(this=exp.to_identifier(raw, quoted=True))
         actual = [c.name for c in self.columns(exp.select("*").from_(raw_table))]
-        missing = [c for c in request.columns if c not in actual]
+        # Identifiers are case-insensitive in both engines: `order_id` declares `ORDER_ID`.
+        by_lower = {name.lower(): name for name in actual}
+        declared = {
+            by_lower.get(name.lower(), name): (name, t) for name, t in request.columns.items()
+        }
+        missing = [name for real, (name, _) in declared.items() if real not in actual]
         if missing:
             raise EdeRuntimeError(
                 f"source `{request.name}` does not match its declared schema: missing "
@@ -137,8 +142,10 @@ class Engine(ABC):
 
         return exp.select(
             *(
-                exp.alias_(exp.Cast(this=exp.column(ident(c)), to=request.columns[c]), ident(c))
-                if c in request.columns
+                exp.alias_(
+                    exp.Cast(this=exp.column(ident(c)), to=declared[c][1]), ident(declared[c][0])
+                )
+                if c in declared
                 else exp.column(ident(c))
                 for c in actual
             )

@@ -133,3 +133,15 @@ def test_spills_instead_of_failing_under_a_small_memory_limit(tmp_path: Path) ->
         )
         assert rows == 2_000_000
     assert not (tmp_path / "spill").exists() or True  # DuckDB cleans its own spill files
+
+
+def test_declared_schema_matches_names_case_insensitively(
+    tmp_path: Path, engine: DuckDBEngine
+) -> None:
+    (tmp_path / "a.csv").write_text("ORDER_ID,Amount\n1,2.5\n")
+    types = {"order_id": exp.DataType.build("bigint"), "amount": exp.DataType.build("double")}
+    engine.read(ReadRequest("t", "csv", str(tmp_path / "a.csv"), columns=types))
+    assert [(c.name, c.type_sql) for c in engine.columns(_select("t"))] == [
+        ("order_id", "BIGINT"),
+        ("amount", "DOUBLE"),
+    ]
