@@ -26,6 +26,7 @@ import logging
 import re
 import shutil
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ from enterprise_data_engineering.errors import (
     EdeRuntimeError,
     NetworkError,
     PermissionDeniedError,
+    RetryableError,
 )
 from enterprise_data_engineering.storage.paths import is_url, list_files, local_path, scheme
 
@@ -517,6 +519,7 @@ class SparkEngine(Engine):
     distributed: ClassVar[bool] = True
 
     def __init__(self, settings: EngineSettings | None = None) -> None:
+        self._interrupted = threading.Event()
         from enterprise_data_engineering.spark.session import (
             SparkConfig,
             active_session,
@@ -745,9 +748,16 @@ class SparkEngine(Engine):
         """Run ``query`` and return all its rows."""
         df = self._sql(query, "query")
         try:
-            return [tuple(row) for row in df.collect()]
+            rows = [tuple(row) for row in df.collect()]
         except Exception as exc:
             raise translate_spark_error(exc, "query") from exc
+        self._raise_if_interrupted("query")
+        return rows
+
+    def _raise_if_interrupted(self, what: str) -> None:
+        """A query that finished although it was interrupted still counts as interrupted."""
+        if self._interrupted.is_set():
+            raise RetryableError(f"{what}: interrupted")
 
     def drop(self, name: str) -> None:
         """Forget table ``name``: its view and its kept rows."""
@@ -876,9 +886,14 @@ class SparkEngine(Engine):
     def interrupt(self) -> None:
         """Cancel this engine's running Spark jobs (its session's only; safe from a signal)."""
 
+        self._interrupted.set()
+
         def cancel() -> None:
-            with contextlib.suppress(Exception):
-                self.session.interruptAll()
+            # Repeated for a few seconds: a query's next job may start just after a cancel.
+            for _ in range(20):
+                with contextlib.suppress(Exception):
+                    self.session.interruptAll()
+                time.sleep(0.25)
 
         # A signal handler runs while the main thread may be inside a Py4J call: talk to
         # Spark from another thread rather than from the handler.
