@@ -302,3 +302,50 @@ def test_sink_options_are_validated_and_applied(project: Path) -> None:
     assert ede(project, "run", "pipeline.yaml").returncode == 0
     (csv_file,) = (project / "out" / "orders_clean").glob("*.csv")
     assert csv_file.read_text().splitlines()[0].startswith("order_id;amount;")
+
+
+def test_sigterm_while_publishing_finishes_the_publish(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from enterprise_data_engineering.runtime.runner import RunOptions, run_pipeline
+    from enterprise_data_engineering.storage.local import LocalStorage
+
+    original = LocalStorage.publish
+    sent: list[int] = []
+
+    def publish(self: LocalStorage, staged: object, mode: str = "overwrite") -> None:
+        if not sent:  # the signal arrives between the first and the second sink
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+        original(self, staged, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LocalStorage, "publish", publish)
+    report = run_pipeline(project / "pipeline.yaml", RunOptions(record_history=False))
+    assert report["exit_code"] == 0, report["error"]
+    assert any("while publishing" in w for w in report["warnings"])
+    assert {s["name"] for s in report["sinks"]} == {"revenue_by_region", "orders_clean"}
+    assert (project / "out" / "revenue").exists() and (project / "out" / "orders_clean").exists()
+
+
+def test_sigterm_before_publishing_publishes_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from enterprise_data_engineering.checks import evaluate
+    from enterprise_data_engineering.runtime import runner as runner_module
+    from enterprise_data_engineering.runtime.runner import RunOptions, run_pipeline
+
+    original = evaluate.evaluate_checks
+
+    def evaluate_checks(*args: object, **kwargs: object) -> object:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module, "evaluate_checks", evaluate_checks)
+    report = run_pipeline(project / "pipeline.yaml", RunOptions(record_history=False))
+    assert report["exit_code"] == 7 and "SIGTERM" in report["error"]
+    assert report["sinks"] == []
+    assert not (project / "out").exists() or not any((project / "out").iterdir())

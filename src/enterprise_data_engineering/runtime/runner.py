@@ -110,6 +110,9 @@ class _Interruption:
 
     reason: str | None = None
     engine: Engine | None = None
+    #: while the sinks are being published a signal is only recorded: publishing runs to
+    #: the end, so that every sink of the run is published, not some of them
+    defer: bool = False
 
 
 @contextmanager
@@ -124,6 +127,8 @@ def _interruptible(state: _Interruption) -> Iterator[None]:
 
     def handler(signum: int, frame: FrameType | None) -> None:
         state.reason = "SIGTERM"
+        if state.defer:
+            return
         if state.engine is not None:
             state.engine.interrupt()
         raise RetryableError(_INTERRUPTED.format("SIGTERM"))
@@ -187,6 +192,7 @@ class Runner:
         self.started_at = started_at
         self.engine: Engine | None = None
         self.interruption = interruption or _Interruption()
+        self.warnings: list[str] = []
         self.published = False
         self.outputs: list[_Output] = []
         self.check_results: list[CheckResult] = []
@@ -320,9 +326,19 @@ class Runner:
             )
 
     def _publish(self, _ctx: PipelineContext) -> None:
-        for out in self.outputs:
-            storage_for(out.path).publish(out.staged, out.mode)
-        self.published = True
+        if self.interruption.reason is not None:  # interrupted before publishing began
+            raise RetryableError(_INTERRUPTED.format(self.interruption.reason))
+        self.interruption.defer = True
+        try:
+            for out in self.outputs:
+                storage_for(out.path).publish(out.staged, out.mode)
+            self.published = True
+        finally:
+            self.interruption.defer = False
+        if self.interruption.reason is not None:
+            self.warnings.append(
+                f"{self.interruption.reason} arrived while publishing: publishing was completed"
+            )
 
     def _catalog(self, _ctx: PipelineContext) -> None:
         for sink in self.plan.sinks:
@@ -408,7 +424,7 @@ class Runner:
         except EdeError as exc:
             error = exc
         finally:
-            if self.interruption.reason is not None:
+            if self.interruption.reason is not None and not self.published:
                 error = RetryableError(_INTERRUPTED.format(self.interruption.reason))
             if error is not None and not self.published:
                 self._discard()
@@ -481,9 +497,10 @@ def run_pipeline(
             runner = Runner(plan, engine_name, con, redactor, run_id, started, interruption)
             _status, error, _ = runner.run(settings)
         except EdeError as exc:
+            published = runner is not None and runner.published
             error = (
                 RetryableError(_INTERRUPTED.format(interruption.reason))
-                if interruption.reason
+                if interruption.reason and not published
                 else exc
             )
         except KeyboardInterrupt:
@@ -534,6 +551,8 @@ def run_pipeline(
         "spec": str(Path(spec_path).resolve()),
         "selected": list(opts.select),
     }
+    if runner is not None and runner.warnings:
+        report["warnings"] = list(runner.warnings)
     report = redactor.value(report)
     if opts.record_history:
         from enterprise_data_engineering.runtime.history import RunHistory
