@@ -153,3 +153,24 @@ def standalone_cluster(root: Path) -> Iterator[Cluster]:
         yield cluster
     finally:
         _stop(processes)
+
+
+#: columns that differ from run to run (left out when comparing published tables)
+RUN_COLUMNS = ("process_timestamp", "batch_id")
+
+
+def published_rows(folder: Path, fmt: str) -> list[tuple[str, ...]]:
+    """The rows of a published folder (run columns left out), read with DuckDB, sorted."""
+    import duckdb
+
+    con = duckdb.connect()
+    pattern = str(folder / "**" / f"*.{fmt}")
+    rel = (
+        con.read_parquet(pattern, hive_partitioning=True)
+        if fmt == "parquet"
+        else con.read_csv(pattern, header=True)
+    )
+    keep = [c for c in rel.columns if c not in RUN_COLUMNS]
+    rows = rel.select(*[duckdb.ColumnExpression(c) for c in keep]).fetchall()
+    con.close()
+    return sorted(tuple(str(v) for v in row) for row in rows)

@@ -9,14 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
-from standalone_cluster import Cluster, spark_home
+from standalone_cluster import Cluster, published_rows, spark_home
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-RUN_COLUMNS = ("process_timestamp", "batch_id")
 SPARK_BLOCK = """
 spark:
   app_name: {app}
@@ -65,23 +63,8 @@ def _ede(args: list[str], cluster: Cluster, home: Path) -> subprocess.CompletedP
     )
 
 
-def _published(folder: Path, fmt: str) -> list[tuple[Any, ...]]:
-    """The rows of a published folder (run columns left out), read with DuckDB, sorted."""
-    con = duckdb.connect()
-    pattern = str(folder / "**" / f"*.{fmt}")
-    rel = (
-        con.read_parquet(pattern, hive_partitioning=True)
-        if fmt == "parquet"
-        else con.read_csv(pattern, header=True)
-    )
-    keep = [c for c in rel.columns if c not in RUN_COLUMNS]
-    rows = rel.select(*[duckdb.ColumnExpression(c) for c in keep]).fetchall()
-    con.close()
-    return sorted(tuple(str(v) for v in row) for row in rows)
-
-
 def _sinks(report: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
-    return {s["name"]: _published(Path(s["path"]), s["format"]) for s in report["sinks"]}
+    return {s["name"]: published_rows(Path(s["path"]), s["format"]) for s in report["sinks"]}
 
 
 def test_ede_run_on_the_cluster_publishes_what_duckdb_does(

@@ -12,14 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from connect_server import ConnectServer, connect_server
+from standalone_cluster import published_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-RUN_COLUMNS = ("process_timestamp", "batch_id")
 #: what pyspark's Connect client imports (the ``pyspark[connect]`` extra)
 CONNECT_MODULES = ("grpc", "grpc_status", "google.rpc", "zstandard", "pandas", "pyarrow")
 
@@ -58,24 +57,10 @@ def _ede(args: list[str], server: ConnectServer, home: Path) -> subprocess.Compl
     )
 
 
-def _published(folder: Path, fmt: str) -> list[tuple[str, ...]]:
-    """The rows of a published folder (run columns left out), read with DuckDB, sorted."""
-    con = duckdb.connect()
-    pattern = str(folder / "**" / f"*.{fmt}")
-    rel = (
-        con.read_parquet(pattern, hive_partitioning=True)
-        if fmt == "parquet"
-        else con.read_csv(pattern, header=True)
-    )
-    keep = [c for c in rel.columns if c not in RUN_COLUMNS]
-    rows = rel.select(*[duckdb.ColumnExpression(c) for c in keep]).fetchall()
-    con.close()
-    return sorted(tuple(str(v) for v in row) for row in rows)
-
-
 def _sinks(report: dict[str, Any]) -> dict[str, tuple[int, list[tuple[str, ...]]]]:
     return {
-        s["name"]: (s["rows"], _published(Path(s["path"]), s["format"])) for s in report["sinks"]
+        s["name"]: (s["rows"], published_rows(Path(s["path"]), s["format"]))
+        for s in report["sinks"]
     }
 
 
