@@ -211,7 +211,7 @@ def _add_plugin_commands() -> None:
     if _plugins_added:
         return
     _plugins_added = True
-    from importlib.metadata import entry_points
+    from enterprise_data_engineering.common_utils.registry import entry_points
 
     for ep in entry_points(group="ede.cli"):
         try:

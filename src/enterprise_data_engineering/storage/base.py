@@ -118,12 +118,18 @@ class Storage(ABC):
         raise ConfigError(f"{type(self).__name__} cannot list files such as `{path_or_glob}`")
 
 
+def _s3_storage() -> Storage:
+    # imported on first use: a run that never touches S3 does not load the S3 module
+    from enterprise_data_engineering.storage.s3 import S3Storage
+
+    return S3Storage()
+
+
 def _load_builtins() -> None:
     from enterprise_data_engineering.storage.local import LocalStorage
-    from enterprise_data_engineering.storage.s3 import S3Storage  # boto3 imported lazily
 
     STORAGES.register("file", LocalStorage)
-    STORAGES.register("s3", S3Storage)
+    STORAGES.register("s3", _s3_storage)
 
 
 #: storage factories by URL scheme

@@ -8,12 +8,8 @@ from pydantic import AfterValidator, Field
 from sqlglot import exp
 
 # One definition of strftime -> Spark patterns, shared with the engine that needs it.
-from enterprise_data_engineering.engines.spark import (
-    SPARK_PATTERNS,
-    rewrite_for_spark,
-    strftime_to_spark,
-)
-from enterprise_data_engineering.engines.spark import split_strftime as _split_format
+from enterprise_data_engineering.engines.strftime import SPARK_PATTERNS, strftime_to_spark
+from enterprise_data_engineering.engines.strftime import split_strftime as _split_format
 from enterprise_data_engineering.transforms import sql
 from enterprise_data_engineering.transforms.base import (
     Relation,
@@ -201,6 +197,5 @@ __all__ = [
     "check_date_format",
     "mask_value",
     "parse_timestamp",
-    "rewrite_for_spark",
     "strftime_to_spark",
 ]

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlglot import exp
 
 from enterprise_data_engineering.engines.base import Column
+from enterprise_data_engineering.engines.spark import rewrite_for_spark
 from enterprise_data_engineering.errors import ConfigError
 from enterprise_data_engineering.transforms import sql
 from enterprise_data_engineering.transforms.base import Relation, Transform, TransformError
@@ -24,7 +25,6 @@ from enterprise_data_engineering.transforms.sql import SqlSyntaxError
 from enterprise_data_engineering.transforms.values import (
     DATE_DIRECTIVES,
     check_date_format,
-    rewrite_for_spark,
     strftime_to_spark,
 )
 
