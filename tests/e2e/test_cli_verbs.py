@@ -148,6 +148,33 @@ def test_fast_path_leaves_heavy_libraries_unimported(project: Path, args: list[s
     assert result == {"code": 0, "heavy": []}, out.stderr
 
 
+def test_a_duckdb_run_loads_neither_spark_s3_nor_plugins(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the embedded engine's run path must not pay for (docs/performance.md).
+    monkeypatch.setenv("EDE_HOME", str(tmp_path / "home"))
+    probe = textwrap.dedent(
+        f"""\
+        import json, sys
+        from enterprise_data_engineering.cli.app import main
+        from enterprise_data_engineering.common_utils import registry
+        try:
+            main(["run", {str(project)!r}, "--output-format", "json"])
+        except SystemExit as exc:
+            code = exc.code
+        unwanted = ["pyspark", "boto3", "enterprise_data_engineering.engines.spark",
+                    "enterprise_data_engineering.storage.s3"]
+        print(json.dumps({{"code": code, "loaded": [m for m in unwanted if m in sys.modules],
+                          "entry_points_read": registry._all_entry_points.cache_info().currsize}}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=120
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"code": 0, "loaded": [], "entry_points_read": 0}, out.stderr
+
+
 def test_info(ede: Any) -> None:
     code, stdout, stderr = ede("info")
 

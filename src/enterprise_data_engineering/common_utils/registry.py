@@ -1,7 +1,8 @@
 """Name → implementation registries extended by Python entry points.
 
 Built-ins register in code; third-party packages declare entry points in a group such as
-``ede.transforms`` and are loaded the first time a registry is looked up.
+``ede.transforms`` and are loaded the first time a registry is asked for a name that is
+not a built-in, or for all its names.
 """
 
 from __future__ import annotations
@@ -50,17 +51,24 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
         self._loader = loader
         self._loaded = False
+        self._builtins_loaded = False
 
     def register(self, name: str, item: T) -> T:
         """Register ``item`` under ``name`` (a later registration replaces an earlier one)."""
         self._items[name] = item
         return item
 
+    def _load_builtins(self) -> None:
+        if self._loader is not None and not self._builtins_loaded:
+            self._loader()
+            self._builtins_loaded = True
+
     def _load(self) -> None:
         if self._loaded:
             return
         if self._loader is not None:
             self._loader()
+            self._builtins_loaded = True
         for ep in entry_points(group=self.group):
             try:
                 item = ep.load()
@@ -69,11 +77,19 @@ class Registry(Generic[T]):
                     f"cannot load {self.kind} `{ep.name}` from entry point `{ep.value}`: {exc}"
                 ) from exc
             self._items.setdefault(ep.name, item)
-        # Only now: a broken plugin fails every lookup, never silently disappears.
+        # Only now: a broken plugin fails every later lookup, never silently disappears.
         self._loaded = True
 
     def get(self, name: str) -> T | None:
-        """The item registered as ``name``, or ``None``."""
+        """The item registered as ``name``, or ``None``.
+
+        A built-in name is answered without reading the plugins (built-ins win over a
+        plugin of the same name anyway); any other name loads every plugin of the group.
+        """
+        self._load_builtins()
+        item = self._items.get(name)
+        if item is not None:
+            return item
         self._load()
         return self._items.get(name)
 
@@ -83,8 +99,7 @@ class Registry(Generic[T]):
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
-        self._load()
-        return name in self._items
+        return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
