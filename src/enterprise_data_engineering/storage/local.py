@@ -183,6 +183,19 @@ def _makedirs(path: Path) -> list[Path]:
     return missing
 
 
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    """The entries of ``.ede-staging/``; none if it is gone.
+
+    Another run removes the folder once it is empty (`_remove_if_empty`), possibly between
+    a recovery's check that it exists and its listing: an empty folder had nothing to recover.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except FileNotFoundError:
+        return []
+
+
 def _remove_if_empty(folder: Path) -> None:
     try:
         folder.rmdir()
@@ -360,7 +373,9 @@ class LocalStorage(Storage):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            except FileNotFoundError:  # .ede-staging/ was removed between the two calls
+            except (FileNotFoundError, FileExistsError):
+                # .ede-staging/ was removed by another run between the two calls, or while
+                # mkdir found it existing and then checked that it is a folder: try again
                 continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -592,12 +607,11 @@ class LocalStorage(Storage):
 
     def _clean_dead_runs(self, root: Path) -> None:
         run_ids: set[str] = set()
-        with os.scandir(root) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    run_ids.add(entry.name)
-                elif entry.name.endswith(_RUN_LOCK):
-                    run_ids.add(entry.name[: -len(_RUN_LOCK)])
+        for entry in _entries(root):
+            if entry.is_dir(follow_symlinks=False):
+                run_ids.add(entry.name)
+            elif entry.name.endswith(_RUN_LOCK):
+                run_ids.add(entry.name[: -len(_RUN_LOCK)])
         for run_id in sorted(run_ids):
             lock_path = root / (run_id + _RUN_LOCK)
             fd = self._acquire(lock_path, blocking=False, what=f"run `{run_id}`")
@@ -614,8 +628,9 @@ class LocalStorage(Storage):
 
     def _clean_sinks(self, root: Path, own: str) -> None:
         bases = {own, *self._journals(root)}
-        with os.scandir(root) as entries:
-            bases.update(e.name[: -len(_SINK_LOCK)] for e in entries if e.name.endswith(_SINK_LOCK))
+        bases.update(
+            e.name[: -len(_SINK_LOCK)] for e in _entries(root) if e.name.endswith(_SINK_LOCK)
+        )
         for base in sorted(bases):
             self._with_sink_lock(root, base, blocking=base == own, strict=base == own)
 
@@ -639,12 +654,11 @@ class LocalStorage(Storage):
 
     @staticmethod
     def _journals(root: Path) -> list[str]:
-        with os.scandir(root) as entries:
-            return sorted(
-                e.name[: -len(_JOURNAL)]
-                for e in entries
-                if e.name.endswith(_JOURNAL) and e.is_file(follow_symlinks=False)
-            )
+        return sorted(
+            e.name[: -len(_JOURNAL)]
+            for e in _entries(root)
+            if e.name.endswith(_JOURNAL) and e.is_file(follow_symlinks=False)
+        )
 
 
 __all__ = ["STAGING_DIR", "LocalStorage"]
