@@ -342,6 +342,29 @@ def test_concurrent_appends_keep_every_file(storage: LocalStorage, tmp_path: Pat
     assert_clean(tmp_path / "out")
 
 
+def test_recovery_survives_the_staging_folder_vanishing(
+    storage: LocalStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another run removes an empty .ede-staging/ at any moment, e.g. right after this
+    # recovery saw it: recovery then has nothing to do, and staging still works.
+    sink = tmp_path / "out" / "sink"
+    (sink.parent / STAGING_DIR).mkdir(parents=True)
+    real_is_dir = Path.is_dir
+
+    def is_dir_then_vanish(self: Path) -> bool:
+        answer = real_is_dir(self)
+        if self.name == STAGING_DIR and answer:
+            self.rmdir()
+        return answer
+
+    monkeypatch.setattr(Path, "is_dir", is_dir_then_vanish)
+    storage.recover(str(sink))
+    monkeypatch.undo()
+    publish_files(storage, sink, "run1", {"a.txt": "a"})
+    assert snapshot(sink) == snapshot_of(tmp_path / "expected", {"a.txt": "a"})
+    assert_clean(tmp_path / "out")
+
+
 def test_recovery_leaves_a_live_run_alone(tmp_path: Path) -> None:
     live, other = LocalStorage(), LocalStorage()
     sink = tmp_path / "out" / "sink"
