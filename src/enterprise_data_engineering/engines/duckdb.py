@@ -164,6 +164,20 @@ class DuckDBEngine(Engine):
             if self._own_temp:
                 shutil.rmtree(self._own_temp, ignore_errors=True)
             raise ConfigError(f"invalid DuckDB settings {config}: {exc}") from exc
+        # Compute in UTC, like the Spark engine (spark.sql.session.timeZone): otherwise DuckDB
+        # takes the host's zone, and parsing `10:00+0200` or casting a TIMESTAMPTZ gives other
+        # wall-clock values (and other `mask` hashes) on another scheduler host. Set after
+        # connecting: the ICU extension that owns the setting is loaded by then. A build
+        # without ICU has no time zones but UTC, so a refusal there changes nothing.
+        utc = exp.Set(
+            expressions=[
+                exp.SetItem(
+                    this=exp.EQ(this=exp.var("TimeZone"), expression=exp.Literal.string("UTC"))
+                )
+            ]
+        )
+        with contextlib.suppress(duckdb.Error):
+            self.connection.execute(self.render(utc))
         #: (storage, fsspec filesystem) registered with DuckDB, by URL scheme (`_use_remote`)
         self._remote: dict[str, tuple[Storage, Any] | None] = {}
 
