@@ -232,6 +232,68 @@ class DeriveColumns(Transform):
         return add_or_replace(relation, derived, self.name)
 
 
+#: types that differ by engine but not in meaning: compared as one (see `_same_type`)
+_TYPE_FAMILIES: dict[exp.DataType.Type, str] = {
+    **dict.fromkeys(exp.DataType.TEXT_TYPES, "text"),
+    exp.DataType.Type.TIMESTAMP: "timestamp",
+    exp.DataType.Type.TIMESTAMPNTZ: "timestamp",
+    exp.DataType.Type.DATETIME: "timestamp",
+    # Spark's TIMESTAMP is a session-zone timestamp, which is UTC in every ede session
+    exp.DataType.Type.TIMESTAMPLTZ: "timestamp",
+    exp.DataType.Type.TIMESTAMPTZ: "timestamp",
+}
+
+
+def _same_type(actual: exp.DataType, wanted: exp.DataType) -> bool:
+    """Whether a column of type ``actual`` already has the schema's type ``wanted``.
+
+    Text types compare as one (``VARCHAR``, ``STRING``, ``TEXT``), as do the timestamp
+    types the engines report for a ``timestamp`` column; parameters (decimal precision and
+    scale, nested field types) must be equal.
+    """
+    if actual == wanted:
+        return True
+    family_a = _TYPE_FAMILIES.get(actual.this, actual.this.value)
+    family_w = _TYPE_FAMILIES.get(wanted.this, wanted.this.value)
+    if family_a != family_w:
+        return False
+    return family_a in ("text", "timestamp") or actual.expressions == wanted.expressions
+
+
+def _check_strict(relation: Relation, schema: dict[str, exp.DataType]) -> None:
+    """``enforce_schema`` strict: any difference of columns, types or order is an error."""
+    existing = {col.name.casefold(): col for col in relation.columns}
+    wanted = {name.casefold() for name in schema}
+    missing = [name for name in schema if name.casefold() not in existing]
+    extra = [col.name for col in relation.columns if col.name.casefold() not in wanted]
+    parts: list[str] = []
+    if missing:
+        parts.append("missing " + ", ".join(f"`{n}`" for n in missing))
+    if extra:
+        parts.append("unexpected " + ", ".join(f"`{n}`" for n in extra))
+    if not parts:
+        mistyped = [
+            f"`{existing[name.casefold()].name}` is {existing[name.casefold()].type.sql('duckdb')}"
+            f", not {dtype.sql('duckdb')}"
+            for name, dtype in schema.items()
+            if not _same_type(existing[name.casefold()].type, dtype)
+        ]
+        if mistyped:
+            parts.append("wrong type: " + "; ".join(mistyped))
+        order = [col.name.casefold() for col in relation.columns]
+        if order != [name.casefold() for name in schema]:
+            parts.append(
+                "columns in another order: "
+                + ", ".join(f"`{col.name}`" for col in relation.columns)
+                + " where the schema says "
+                + ", ".join(f"`{n}`" for n in schema)
+            )
+    if parts:
+        raise TransformError(
+            f"`enforce_schema` (strict): the table does not match the schema: {'; '.join(parts)}"
+        )
+
+
 class EnforceSchemaArgs(TransformArgs):
     """Arguments of ``enforce_schema``."""
 
@@ -243,11 +305,12 @@ class EnforceSchema(Transform):
     """Make a table have exactly the given columns and types, in the given order.
 
     ``permissive`` (the default): columns not in the schema are dropped, missing ones are
-    added as typed nulls, and every column is cast. ``strict``: the table must have exactly
-    the schema's columns (any missing or extra column is an error listing them); values are
-    then cast and ordered as given. A value that cannot be cast fails the run in both modes.
-    Names compare case-insensitively, as in the engines; the output uses the schema's
-    spelling.
+    added as typed nulls, every column is cast, and the columns are ordered as given.
+    ``strict``: any mismatch is an error that lists them all: a missing or unexpected
+    column, a column of another type (text types compare as one, as do timestamp types),
+    or another column order; a matching table passes unchanged. A value that cannot be cast
+    fails the run (permissive). Names compare case-insensitively, as in the engines; the
+    output uses the schema's spelling.
 
     ```yaml
     transforms:
@@ -269,19 +332,7 @@ class EnforceSchema(Transform):
         check_output_names(list(schema), self.name)
         existing = {col.name.casefold(): col for col in relation.columns}
         if args.mode == "strict":
-            wanted = {name.casefold() for name in schema}
-            missing = [name for name in schema if name.casefold() not in existing]
-            extra = [col.name for col in relation.columns if col.name.casefold() not in wanted]
-            if missing or extra:
-                parts = []
-                if missing:
-                    parts.append("missing " + ", ".join(f"`{n}`" for n in missing))
-                if extra:
-                    parts.append("unexpected " + ", ".join(f"`{n}`" for n in extra))
-                raise TransformError(
-                    f"`enforce_schema` (strict): columns do not match the schema: "
-                    f"{'; '.join(parts)}"
-                )
+            _check_strict(relation, schema)
         projections: list[exp.Expr] = []
         for name, dtype in schema.items():
             col = existing.get(name.casefold())

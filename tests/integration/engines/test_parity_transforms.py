@@ -80,9 +80,9 @@ CASES: dict[str, str] = {
             schema: {order_id: bigint, amount_usd: "decimal(10,2)", status: varchar, missing: date}
         """,
     "enforce_schema_strict": """\
-        - select: ['Order ID', Status]
+        - select: [Status, Email]
         - clean_column_names
-        - enforce_schema: {mode: strict, schema: {status: varchar, order_id: bigint}}
+        - enforce_schema: {mode: strict, schema: {status: varchar, email: string}}
         """,
     "mask_sha256": """\
         - clean_column_names

@@ -170,6 +170,16 @@ def test_schema_enforcement_strict_lists_the_mismatch(spark: Any) -> None:
         apply_schema_enforcement(df, {"id": "bigint", "amount": "double"}, mode="strict")
     with pytest.raises(ConfigError, match="mode"):
         apply_schema_enforcement(df, {"id": "bigint"}, mode="lenient")
+    # any mismatch is an error, types and order too; a matching frame passes unchanged
+    typed = spark.sql("SELECT 1L AS id, 'x' AS name, TIMESTAMP'2024-01-01 10:00:00' AS at")
+    same = {"id": "bigint", "name": "varchar", "at": "timestamp"}
+    assert _rows(apply_schema_enforcement(typed, same, mode="strict")) == _rows(typed)
+    with pytest.raises(ConfigError, match=r"wrong type: `id` is BIGINT, not INT$"):
+        apply_schema_enforcement(typed, {**same, "id": "int"}, mode="strict")
+    with pytest.raises(ConfigError, match="another order"):
+        apply_schema_enforcement(
+            typed, {"name": "string", "id": "bigint", "at": "timestamp"}, mode="strict"
+        )
 
 
 def test_schema_enforcement_takes_a_struct_type(spark: Any) -> None:

@@ -568,17 +568,35 @@ def test_enforce_schema_strict(con: duckdb.DuckDBPyConnection, ctx: FakeContext)
     raw = {"schema": {"id": "bigint", "amount": "double", "missing": "date"}, "mode": "strict"}
     with pytest.raises(TransformError, match=r"missing `missing`; unexpected `extra`"):
         build("enforce_schema", rel, raw, ctx)
-    raw = {"schema": {"amount": "double", "extra": "varchar", "id": "bigint"}, "mode": "strict"}
+    # any mismatch is an error: types (all listed), then order
+    raw = {"schema": {"id": "bigint", "amount": "double", "extra": "varchar"}, "mode": "strict"}
+    with pytest.raises(
+        TransformError, match=r"wrong type: `id` is TEXT, not BIGINT; `amount` is INT, not DOUBLE$"
+    ):
+        build("enforce_schema", rel, raw, ctx)
+    raw = {"schema": {"amount": "int", "id": "string", "extra": "text"}, "mode": "strict"}
+    with pytest.raises(
+        TransformError,
+        match=r"another order: `id`, `amount`, `extra` where the schema says `amount`, `id`, `extra`",
+    ):
+        build("enforce_schema", rel, raw, ctx)
+    # a matching table (text types compare as one) passes unchanged
+    raw = {"schema": {"id": "string", "amount": "integer", "extra": "varchar"}, "mode": "strict"}
     res = apply(con, ctx, "enforce_schema", raw, rel)
-    assert res.columns == [("amount", "DOUBLE"), ("extra", "VARCHAR"), ("id", "BIGINT")]
-    assert res.rows == [(2.0, "x", 1)]
-    # a column already of its type is not cast
-    assert 'CAST("extra"' not in build("enforce_schema", rel, raw, ctx).sql("duckdb", identify=True)
+    assert res.columns == [("id", "VARCHAR"), ("amount", "INTEGER"), ("extra", "VARCHAR")]
+    assert res.rows == [("1", 2, "x")]
+    assert "CAST(" not in build("enforce_schema", rel, raw, ctx).sql("duckdb", identify=True)
     # names compare case-insensitively; the output takes the schema's spelling
-    raw = {"schema": {"ID": "bigint", "Amount": "integer", "extra": "varchar"}, "mode": "strict"}
+    raw = {"schema": {"ID": "varchar", "Amount": "int", "EXTRA": "varchar"}, "mode": "strict"}
     res = apply(con, ctx, "enforce_schema", raw, rel)
-    assert res.columns == [("ID", "BIGINT"), ("Amount", "INTEGER"), ("extra", "VARCHAR")]
-    assert res.rows == [(1, 2, "x")]
+    assert res.columns == [("ID", "VARCHAR"), ("Amount", "INTEGER"), ("EXTRA", "VARCHAR")]
+    # decimal precision and scale are part of the type
+    rel = make_table(con, "SELECT 1.5::DECIMAL(12, 2) AS amount", name="d")
+    with pytest.raises(TransformError, match=r"`amount` is DECIMAL\(12, 2\), not DECIMAL\(10, 2\)"):
+        build("enforce_schema", rel, {"schema": {"amount": "decimal(10,2)"}, "mode": "strict"}, ctx)
+    apply(
+        con, ctx, "enforce_schema", {"schema": {"amount": "numeric(12,2)"}, "mode": "strict"}, rel
+    )
 
 
 def test_enforce_schema_errors() -> None:
