@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from sqlglot import exp
 
-from enterprise_data_engineering.errors import EdeRuntimeError
+from enterprise_data_engineering.errors import ConfigError, EdeRuntimeError, display_path
 
 #: the writer options a sink may give, by format (every engine supports them)
 SINK_OPTIONS: dict[str, frozenset[str]] = {
@@ -86,6 +86,31 @@ class EngineSettings:
     #: engine configuration passed through (e.g. Spark ``conf``)
     conf: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+
+
+def refuse_case_duplicates(request: ReadRequest, file: str, names: list[str]) -> None:
+    """Refuse a source file whose column ``names`` (as written) differ only in case.
+
+    Both engines compare column names case-insensitively, and each silently renames such a
+    pair its own way (DuckDB `amount_1`, Spark `Amount0`/`amount1`): that would hide the
+    collision `clean_column_names` reports, and read the same file differently per engine.
+
+    Raises:
+        ConfigError: two names are equal ignoring case (or equal).
+    """
+    hint = ", or name every column with the `names` option" if request.format == "csv" else ""
+    seen: dict[str, str] = {}
+    for name in names:
+        first = seen.get(name.casefold())
+        if first is None:
+            seen[name.casefold()] = name
+        else:
+            raise ConfigError(
+                f"source `{request.name}`: columns `{first}` and `{name}` of "
+                f"`{display_path(file)}` differ only in case (or not at all); the engines "
+                f"compare column names case-insensitively and cannot keep both: rename "
+                f"one in the file{hint}"
+            )
 
 
 class Engine(ABC):

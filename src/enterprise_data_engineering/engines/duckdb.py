@@ -9,6 +9,7 @@ DuckDB's dialect. Driver errors are translated into the most specific `EdeError`
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from enterprise_data_engineering.engines.base import (
     EngineSettings,
     ReadRequest,
     WriteRequest,
+    refuse_case_duplicates,
 )
 from enterprise_data_engineering.errors import (
     ConfigError,
@@ -127,6 +129,17 @@ def _data_type(text: str) -> exp.DataType:
         return exp.DataType.build(text, dialect="duckdb", udt=True)
     except Exception:  # e.g. exotic nested types: keep the name, the engine knows it
         return exp.DataType(this=exp.DataType.Type.USERDEFINED, kind=text)
+
+
+_RENAMED = re.compile(r"(.+)_\d+")
+
+
+def _looks_renamed(names: list[str]) -> bool:
+    """Whether DuckDB may have renamed a duplicate column (``amount`` beside ``amount_1``)."""
+    folded = {name.casefold() for name in names}
+    return any(
+        (m := _RENAMED.fullmatch(name)) is not None and m[1].casefold() in folded for name in names
+    )
 
 
 def _raw_name(request: ReadRequest) -> str:
@@ -256,9 +269,13 @@ class DuckDBEngine(Engine):
                 if isinstance(kwargs.get("na_values"), str):
                     kwargs["na_values"] = [kwargs["na_values"]]
                 kwargs.setdefault("header", True)
-                rel = self._read_csv(files, hive, kwargs)
+                rel, frozen = self._read_csv(files, hive, kwargs)
+                if _looks_renamed(rel.columns) and frozen is not None and frozen.get("header"):
+                    refuse_case_duplicates(request, files[0], self._csv_header(files[0], frozen))
             elif request.format == "parquet":
                 rel = con.read_parquet(files, hive_partitioning=hive, **opts)
+                if _looks_renamed(rel.columns):
+                    refuse_case_duplicates(request, files[0], self._parquet_names(files[0]))
             elif request.format == "json":
                 opts.setdefault("format", "newline_delimited")
                 rel = con.read_json(files, **opts)
@@ -273,7 +290,9 @@ class DuckDBEngine(Engine):
         if request.columns:
             self._enforce(request)
 
-    def _read_csv(self, files: list[str], hive: bool, kwargs: dict[str, Any]) -> Any:
+    def _read_csv(
+        self, files: list[str], hive: bool, kwargs: dict[str, Any]
+    ) -> tuple[Any, dict[str, Any] | None]:
         """A CSV relation whose dialect and column types are sniffed once, here.
 
         Left to itself, DuckDB's ``read_csv`` relation sniffs a file several times while it
@@ -282,19 +301,52 @@ class DuckDBEngine(Engine):
         file is sniffed once with ``sniff_csv`` and the dialect and column types it reports
         are passed to the reader explicitly with ``auto_detect=False``. Options the sniffer
         cannot be given (see `_SNIFF_OPTIONS`), hive partitions and anything the explicit form
-        cannot express fall back to DuckDB's own detection.
+        cannot express fall back to DuckDB's own detection. Returns the relation and the
+        frozen keywords (``None`` when DuckDB detected on its own).
         """
         con = self.connection
+        target = files if len(files) > 1 else files[0]
         sniffed = None if hive else self._sniff_csv(files[0], kwargs)
         if sniffed is None:
-            return con.read_csv(
-                files if len(files) > 1 else files[0], hive_partitioning=hive, **kwargs
-            )
+            return con.read_csv(target, hive_partitioning=hive, **kwargs), None
         frozen = {**sniffed, **{k: v for k, v in kwargs.items() if k != "all_varchar"}}
         try:
-            return con.read_csv(files if len(files) > 1 else files[0], **frozen)
+            return con.read_csv(target, **frozen), frozen
         except Exception:  # an unusual dialect the explicit form cannot express
-            return con.read_csv(files if len(files) > 1 else files[0], **kwargs)
+            return con.read_csv(target, **kwargs), None
+
+    # -- column names that differ only in case (see `refuse_case_duplicates`) --------------
+    # DuckDB reads a file with `Amount` and `amount` as `Amount`, `amount_1`; the file's own
+    # names are read only when the bound names look renamed.
+    def _csv_header(self, file: str, frozen: dict[str, Any]) -> list[str]:
+        """The header row of ``file`` as written, with the frozen dialect."""
+        keep = ("sep", "quotechar", "escapechar", "skiprows", "encoding", "compression")
+        options = {k: v for k, v in frozen.items() if k in keep}
+        columns = {f"c{i}": "VARCHAR" for i in range(len(frozen["columns"]))}
+        rel = self.connection.read_csv(
+            file, header=False, auto_detect=False, columns=columns, **options
+        )
+        rows = rel.limit(1).fetchall()
+        return [str(v) for v in rows[0]] if rows else []
+
+    def _parquet_names(self, file: str) -> list[str]:
+        """The top-level column names of a Parquet file as written."""
+        fn = exp.Anonymous(this="parquet_schema", expressions=[exp.Literal.string(file)])
+        query = exp.select(exp.column("name"), exp.column("num_children")).from_(fn)
+        rows = self.fetch(query)
+        names: list[str] = []
+        pending = [int(rows[0][1] or 0)] if rows else []  # children left, per open level
+        for name, children in rows[1:]:
+            while pending and pending[-1] == 0:
+                pending.pop()
+            if not pending:
+                break
+            pending[-1] -= 1
+            if len(pending) == 1:
+                names.append(str(name))
+            if children:
+                pending.append(int(children))
+        return names
 
     def _sniff_csv(self, file: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
         """``read_csv`` keywords freezing what DuckDB's sniffer finds in ``file``.

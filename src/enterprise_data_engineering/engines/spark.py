@@ -43,6 +43,7 @@ from enterprise_data_engineering.engines.base import (
     EngineSettings,
     ReadRequest,
     WriteRequest,
+    refuse_case_duplicates,
 )
 from enterprise_data_engineering.engines.strftime import (
     SPARK_PATTERNS,
@@ -603,6 +604,8 @@ class SparkEngine(Engine):
         try:
             reader = self.session.read.format(fmt).options(**options)
             df = reader.load([_uri(f) for f in files])
+            if fmt == "csv" and str(options.get("header")).lower() == "true":
+                self._refuse_renamed_header(request, files[0], options, list(df.columns))
             if fmt == "json":
                 order = _json_key_order(files)
                 if order:
@@ -622,6 +625,26 @@ class SparkEngine(Engine):
             self._enforce(request, raw)
         finally:
             self.drop(raw)
+
+    def _refuse_renamed_header(
+        self, request: ReadRequest, file: str, options: dict[str, Any], names: list[str]
+    ) -> None:
+        """Refuse a CSV header whose names differ only in case (`refuse_case_duplicates`).
+
+        Spark renames such columns to name + position (``Amount0``, ``amount1``); only when
+        the names look like that is the header row read as written, with the same dialect.
+        """
+        stems = [
+            m[1].casefold()
+            for i, name in enumerate(names)
+            if (m := re.fullmatch(rf"(.+){i}", name)) is not None
+        ]
+        if len(stems) == len(set(stems)):
+            return
+        header = {**options, "header": False, "inferSchema": False}
+        rows = self.session.read.format("csv").options(**header).load(_uri(file)).limit(1).collect()
+        if rows:
+            refuse_case_duplicates(request, file, [str(v) for v in rows[0]])
 
     def _enforce(self, request: ReadRequest, raw: str) -> None:
         """Cast the declared columns; a missing column or a value that does not cast fails."""

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 from sqlglot import exp
+from sqlglot.expressions import DType
 
 from enterprise_data_engineering.common_utils.naming import snake_case
 from enterprise_data_engineering.transforms import sql
@@ -233,7 +234,7 @@ class DeriveColumns(Transform):
 
 
 #: types that differ by engine but not in meaning: compared as one (see `_same_type`)
-_TYPE_FAMILIES: dict[exp.DataType.Type, str] = {
+_TYPE_FAMILIES: dict[DType, str] = {
     **dict.fromkeys(exp.DataType.TEXT_TYPES, "text"),
     exp.DataType.Type.TIMESTAMP: "timestamp",
     exp.DataType.Type.TIMESTAMPNTZ: "timestamp",

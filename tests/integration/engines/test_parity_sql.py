@@ -180,6 +180,31 @@ def test_a_value_that_does_not_match_the_declared_schema_fails(
     assert "source `raw` does not match its declared schema" in actual.report["error"]
 
 
+def test_header_names_that_differ_only_in_case_are_refused(
+    engine_name: str, parity: Parity
+) -> None:
+    # Each engine would rename one of them its own way (amount_1 / Amount0, amount1),
+    # hiding the collision clean_column_names reports: both refuse the file instead.
+    spec = """\
+    name: case_twins
+    sources:
+      raw: {format: csv, path: data/raw.csv}
+    steps:
+      - {name: t, input: raw, transforms: [clean_column_names]}
+    sinks:
+      t: {format: parquet, path: out/t}
+    """
+    files = {"data/raw.csv": "Amount,amount,amount_2\n1,2,3\n"}
+    actual, _ = parity.compare(engine_name, spec, files)
+    assert actual.exit_code == 1
+    assert "columns `Amount` and `amount` of `" in actual.report["error"]
+    assert "differ only in case" in actual.report["error"]
+    # names that only look renamed are read as they are
+    actual, _ = parity.compare(engine_name, spec, {"data/raw.csv": "a,a_1,b0,B1\n1,2,3,4\n"})
+    assert actual.exit_code == 0, actual.report["error"]
+    assert actual.sinks["t"].names == ["a", "a_1", "b0", "b1"]
+
+
 def _text_lines(folder: Path) -> list[str]:
     lines: list[str] = []
     for path in sorted(folder.rglob("*.csv")):

@@ -145,3 +145,18 @@ def test_declared_schema_matches_names_case_insensitively(
         ("order_id", "BIGINT"),
         ("amount", "DOUBLE"),
     ]
+
+
+def test_parquet_columns_that_differ_only_in_case_are_refused(
+    tmp_path: Path, engine: DuckDBEngine
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    nested = pa.array([{"x": 1, "X": 2}])  # nested names are not top-level columns
+    pq.write_table(pa.table({"A": [1], "a": [2], "s": nested}), tmp_path / "twins.parquet")
+    pq.write_table(pa.table({"a": [1], "a_1": [2], "s": nested}), tmp_path / "ok.parquet")
+    request = ReadRequest("twins", "parquet", str(tmp_path / "twins.parquet"))
+    with pytest.raises(ConfigError, match=r"columns `A` and `a` of `.*twins.parquet` differ only"):
+        engine.read(request)
+    engine.read(ReadRequest("ok", "parquet", str(tmp_path / "ok.parquet")))
+    assert [c.name for c in engine.columns(exp.select("*").from_("ok"))] == ["a", "a_1", "s"]
