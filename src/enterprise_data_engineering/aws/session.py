@@ -7,7 +7,9 @@ here, so that all of them:
   variables such as ``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ACCESS_KEY_ID``,
   ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL_SECRETS_MANAGER``, the
   shared config and credentials files, container and instance roles); a spec never holds an
-  AWS setting (CONTRACT §4);
+  AWS setting (CONTRACT §4). The region is ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else
+  the profile's ``region`` (the AWS CLI v2 and SDK order; botocore itself only reads
+  ``AWS_DEFAULT_REGION``, see `region_name`);
 - retry throttling, 5xx responses and connection errors with **botocore's retry modes**
   (``standard`` by default, exponential backoff with jitter; ``AWS_RETRY_MODE=adaptive`` adds
   client-side rate limiting), ``max_attempts`` from ``AWS_MAX_ATTEMPTS`` or the profile, else
@@ -148,6 +150,19 @@ def _environment_key() -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
 
 
+def region_name() -> str | None:
+    """The region ``AWS_REGION`` sets, or ``None`` to let botocore find one.
+
+    The AWS CLI v2 and the AWS SDKs read ``AWS_REGION`` first, then ``AWS_DEFAULT_REGION``,
+    then the profile's ``region``; botocore reads only the last two, so `ede` passes
+    ``AWS_REGION`` explicitly when it is set (AWS Lambda sets both to the same region).
+
+    >>> region_name()  # with AWS_REGION=eu-west-1  # doctest: +SKIP
+    'eu-west-1'
+    """
+    return os.environ.get("AWS_REGION", "").strip() or None
+
+
 def session() -> Any:
     """The ``boto3.Session`` of the current AWS environment (standard chain, cached).
 
@@ -161,7 +176,7 @@ def session() -> Any:
     with _lock:
         found = _sessions.get(key)
         if found is None:
-            found = _sessions[key] = boto3.Session()
+            found = _sessions[key] = boto3.Session(region_name=region_name())
         return found
 
 
@@ -237,8 +252,10 @@ def s3_filesystem() -> Any:
     if importlib.util.find_spec("s3fs") is None:
         raise MissingExtraError("s3fs", "aws")
     cls = _tracking_s3fs_class()
+    region = region_name()  # s3fs's aiobotocore session, like botocore, ignores AWS_REGION
     fs = cls(
         config_kwargs=retry_settings().config_kwargs(),
+        client_kwargs={"region_name": region} if region else None,
         skip_instance_cache=True,  # the endpoint comes from the environment, which may change
     )
     fs.retries = 1
@@ -369,6 +386,7 @@ __all__ = [
     "botocore_config",
     "clear_cache",
     "client",
+    "region_name",
     "require_boto3",
     "retry_settings",
     "s3_filesystem",

@@ -64,13 +64,12 @@ def run(
     """Run a pipeline: read, transform, check, then publish every sink atomically."""
     from enterprise_data_engineering.runtime.console import RichRunConsole, RunConsole
     from enterprise_data_engineering.runtime.runner import RunOptions, run_pipeline
-    from enterprise_data_engineering.spec.loader import parse_param_overrides
 
     if output_format not in ("text", "json"):
         raise ConfigError(f"invalid --output-format `{output_format}`: use text or json")
     options = RunOptions(
         engine=engine,
-        params=parse_param_overrides(param or []),
+        param_args=list(param or []),  # parsed by the run: a bad one still gets a report
         select=list(select or []),
         record_history=history,
         spark_master=spark_master,

@@ -54,7 +54,7 @@ from enterprise_data_engineering.spec.interpolation import (
     Redactor,
     SecretResolver,
 )
-from enterprise_data_engineering.spec.loader import load_spec
+from enterprise_data_engineering.spec.loader import load_spec, parse_param_overrides, read_spec
 from enterprise_data_engineering.storage.base import PublishMode, StagedSink, storage_for
 from enterprise_data_engineering.transforms.base import Relation, TransformError
 
@@ -71,6 +71,9 @@ class RunOptions:
     history_path: Path | None = None
     #: Spark master URL; else ``EDE_SPARK_MASTER``, else the spec's ``spark.master``
     spark_master: str | None = None
+    #: ``--param NAME=VALUE`` options as given, applied after `params`; parsed by the run so
+    #: that a malformed one is reported (JSON, status file, history) like any other error
+    param_args: Sequence[str] = ()
 
 
 @dataclass
@@ -470,8 +473,15 @@ def run_pipeline(
     interruption = _Interruption()
     with _interruptible(interruption):
         try:
+            doc = read_spec(spec_path)
+            # Until the spec is resolved (which may fail, e.g. on a secret), the report gives
+            # its name and params as written, with the overrides known so far.
+            pipeline_name = doc.name or pipeline_name
+            params = doc.params(opts.params)
+            overrides = {**opts.params, **parse_param_overrides(list(opts.param_args))}
+            params = doc.params(overrides)
             loaded = load_spec(
-                spec_path, params=opts.params, secrets=opts.secrets or default_secret_resolver()
+                doc, params=overrides, secrets=opts.secrets or default_secret_resolver()
             )
             redactor = loaded.redactor
             pipeline_name = loaded.spec.name or pipeline_name

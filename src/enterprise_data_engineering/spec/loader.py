@@ -186,8 +186,60 @@ def _validate(loaded: LoadedSpec, model: type[BaseModel], data: Any, loc: Loc) -
         return None
 
 
+#: a valid spec ``name`` as written (the ``Identifier`` type of the models)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SpecDocument:
+    """A spec file read as YAML, before any ``${...}`` reference is resolved.
+
+    What a run can still report about its pipeline (the name, the parameters) when resolving
+    the spec fails, e.g. on a secret that cannot be read. Pass it to `load_spec` to go on
+    without reading the file twice.
+
+    >>> doc = read_spec("examples/orders_daily/pipeline.yaml")  # doctest: +SKIP
+    >>> doc.name, doc.params({"min_amount": 5})  # doctest: +SKIP
+    ('orders_daily', {'min_amount': 5})
+    """
+
+    file: Path
+    data: dict[str, Any]
+    positions: Positions
+
+    @property
+    def name(self) -> str | None:
+        """The spec's ``name`` if it is a valid pipeline name as written, else ``None``."""
+        name = self.data.get("name")
+        return name if isinstance(name, str) and _NAME.match(name) else None
+
+    def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The spec's ``params`` as written (references unresolved) with ``overrides`` applied.
+
+        Never holds a secret value: a ``${secret:...}`` reference stays as its text.
+        """
+        raw = self.data.get("params")
+        return {**(raw if isinstance(raw, dict) else {}), **dict(overrides or {})}
+
+
+def read_spec(path: str | Path) -> SpecDocument:
+    """Read the YAML of the spec file ``path`` (no interpolation, no validation).
+
+    Raises:
+        ConfigError: the file cannot be read.
+        SpecError: it is not YAML, or not a mapping at the top.
+    """
+    file = Path(path)
+    data, positions = load_yaml_file(file)
+    if not isinstance(data, dict):
+        raise SpecError.single(
+            "a spec must be a YAML mapping with `name`, `steps`, ...", positions.of(())
+        )
+    return SpecDocument(file, data, positions)
+
+
 def load_spec(
-    path: str | Path,
+    path: str | Path | SpecDocument,
     params: Mapping[str, Any] | None = None,
     secrets: SecretResolver | None = None,
     base_url: str | None = None,
@@ -195,7 +247,7 @@ def load_spec(
     """Load ``path`` into a :class:`LoadedSpec`; problems are collected in ``.problems``.
 
     Args:
-        path: the YAML spec file.
+        path: the YAML spec file, or the `SpecDocument` `read_spec` read from it.
         params: ``--param`` overrides of the spec's ``params``.
         secrets: resolves ``${secret:...}``; ``None`` (validation) leaves a stand-in.
         base_url: resolve relative paths against this folder URL instead of the file's
@@ -204,12 +256,8 @@ def load_spec(
     Raises:
         ConfigError: the file cannot be read, or is not YAML mapping at the top.
     """
-    file = Path(path)
-    data, positions = load_yaml_file(file)
-    if not isinstance(data, dict):
-        raise SpecError.single(
-            "a spec must be a YAML mapping with `name`, `steps`, ...", positions.of(())
-        )
+    doc = path if isinstance(path, SpecDocument) else read_spec(path)
+    file, data, positions = doc.file, doc.data, doc.positions
     interp = Interpolator(params={}, positions=positions, secrets=secrets)
 
     raw_params = data.get("params") or {}
