@@ -292,7 +292,24 @@ class Runner:
         )
         return out.rows
 
+    def _check_partition_columns(self) -> None:
+        """Every ``partition_by`` column is a column of its table (else a spec error)."""
+        for sink in self.plan.sinks:
+            if not sink.spec.partition_by:
+                continue
+            table = exp.Table(this=exp.to_identifier(sink.name, quoted=True))
+            columns = [c.name for c in self._engine().columns(exp.select("*").from_(table))]
+            known = {name.casefold() for name in columns}
+            for i, name in enumerate(sink.spec.partition_by):
+                if name.casefold() not in known:
+                    raise SpecError.single(
+                        f"sink `{sink.name}`: partition column `{name}` is not a column of "
+                        f"`{sink.name}` (columns: {', '.join(f'`{c}`' for c in columns)})",
+                        self.plan.position(("sinks", sink.name, "partition_by", i)),
+                    )
+
     def _write_sinks(self, ctx: PipelineContext) -> None:
+        self._check_partition_columns()  # before anything is staged
         total = 0
         for sink in self.plan.sinks:
             total += self._stage(
