@@ -35,3 +35,41 @@ def test_an_unknown_partition_column_is_a_spec_error(ede: Any, tmp_path: Path) -
     report = json.loads(result.stdout)
     assert report["exit_code"] == 1 and report["sinks"] == []
     assert not (tmp_path / "out").exists()
+
+
+WRITE = """\
+name: writer
+sources:
+  src: {format: csv, path: data/d.csv}
+steps:
+  - {name: t, sql: "SELECT a, b AS _p FROM src"}
+sinks:
+  t: {format: parquet, path: out/t, partition_by: [_p]}
+"""
+
+READ = """\
+name: reader
+sources:
+  t: {format: parquet, path: out/t}
+steps:
+  - {name: back, sql: "SELECT a, _p FROM t ORDER BY a"}
+sinks:
+  back: {format: csv, path: out/back}
+"""
+
+
+def test_a_sink_partitioned_by_an_underscore_column_reads_back(ede: Any, tmp_path: Path) -> None:
+    # `_p=2/` is a hive partition folder, not a hidden one (`_SUCCESS`, `.crc` stay hidden)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.csv").write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    (tmp_path / "writer.yaml").write_text(WRITE, encoding="utf-8")
+    (tmp_path / "reader.yaml").write_text(READ, encoding="utf-8")
+    assert ede("run", "writer.yaml").code == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "t").iterdir()) == ["_p=2", "_p=4"]
+    (tmp_path / "out" / "t" / "_SUCCESS").write_text("", encoding="utf-8")
+
+    result = ede("run", "reader.yaml")
+
+    assert result.code == 0, result.stderr
+    lines = next((tmp_path / "out" / "back").glob("*.csv")).read_text(encoding="utf-8")
+    assert lines.split() == ["a,_p", "1,2", "3,4"]

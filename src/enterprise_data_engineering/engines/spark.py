@@ -59,7 +59,13 @@ from enterprise_data_engineering.errors import (
     PermissionDeniedError,
     RetryableError,
 )
-from enterprise_data_engineering.storage.paths import is_url, list_files, local_path, scheme
+from enterprise_data_engineering.storage.paths import (
+    is_hidden,
+    is_url,
+    list_files,
+    local_path,
+    scheme,
+)
 
 log = logging.getLogger(__name__)
 
@@ -896,8 +902,8 @@ class _Files(ABC):
 
 
 def _is_data_file(name: str) -> bool:
-    # Hadoop's convention: `_SUCCESS`, `_committed_…`, `.part-….crc` are not data.
-    return not name.startswith(("_", "."))
+    # Hadoop's convention (`storage.paths.is_hidden`): `_SUCCESS`, `.part-….crc` are not data.
+    return not is_hidden(name)
 
 
 class _LocalFiles(_Files):

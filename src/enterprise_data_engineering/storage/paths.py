@@ -89,9 +89,13 @@ def os_error(exc: OSError, action: str, path: str, *, is_input: bool = False) ->
     return EdeRuntimeError(f"error {action} `{shown}`: {reason}")
 
 
-def _hidden(name: str) -> bool:
-    # The Hadoop/Spark convention: `_SUCCESS`, `.crc`, `_committed_...` are not data.
-    return name.startswith((".", "_"))
+def is_hidden(name: str) -> bool:
+    """Whether a file or folder name is not data, by the Hadoop/Spark convention.
+
+    ``_SUCCESS``, ``.part-0.crc`` and ``_committed_…`` are not data; a hive partition folder
+    such as ``_p=1`` (a sink partitioned by a column named ``_p``) is, as in Spark.
+    """
+    return name.startswith(".") or (name.startswith("_") and "=" not in name)
 
 
 def _walk_files(folder: str) -> list[str]:
@@ -101,8 +105,8 @@ def _walk_files(folder: str) -> list[str]:
         raise exc
 
     for root, dirs, files in os.walk(folder, onerror=on_error, followlinks=True):
-        dirs[:] = [d for d in dirs if not _hidden(d)]
-        found.extend(str(Path(root, f)) for f in files if not _hidden(f))
+        dirs[:] = [d for d in dirs if not is_hidden(d)]
+        found.extend(str(Path(root, f)) for f in files if not is_hidden(f))
     return found
 
 
@@ -142,4 +146,4 @@ def list_files(path_or_glob: str) -> list[str]:
     return sorted(set(found))
 
 
-__all__ = ["has_glob", "is_url", "list_files", "local_path", "os_error", "scheme"]
+__all__ = ["has_glob", "is_hidden", "is_url", "list_files", "local_path", "os_error", "scheme"]

@@ -101,7 +101,7 @@ from enterprise_data_engineering.errors import (
     EdeTimeoutError,
 )
 from enterprise_data_engineering.storage.base import PublishMode, StagedSink, Storage
-from enterprise_data_engineering.storage.paths import has_glob, scheme
+from enterprise_data_engineering.storage.paths import has_glob, is_hidden, scheme
 
 log = logging.getLogger(__name__)
 
@@ -170,11 +170,6 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(c))
             i += 1
     return re.compile("".join(out))
-
-
-def _hidden(segment: str) -> bool:
-    # The Hadoop/Spark convention, as for local folders: `_SUCCESS`, `.crc` are not data.
-    return segment.startswith((".", "_"))
 
 
 @dataclass
@@ -329,7 +324,7 @@ class S3Storage(Storage):
         """``key`` is a data object below ``folder`` (no hidden name on the way)."""
         if not key.startswith(folder) or key.endswith("/"):
             return False
-        return not any(_hidden(s) for s in key[len(folder) :].split("/"))
+        return not any(is_hidden(s) for s in key[len(folder) :].split("/"))
 
     @staticmethod
     def _glob_hit(key: str, pattern: str, regex: re.Pattern[str]) -> bool:
@@ -343,7 +338,7 @@ class S3Storage(Storage):
                 # Wildcards do not match hidden names (as glob.glob), nor hide below a match.
                 if any(s.startswith(".") and s not in literal_parts for s in matched):
                     return False
-                return not any(_hidden(s) for s in below)
+                return not any(is_hidden(s) for s in below)
         return False
 
     def _keys(self, bucket: str, prefix: str, what: str) -> Iterator[str]:
