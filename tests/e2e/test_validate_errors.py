@@ -616,6 +616,77 @@ CASES = [
         """,
         (8, 24, ("`orders` and `orders_clean` write the same folder",)),
     ),
+    case(
+        "sink_inside_a_later_sink",
+        """\
+        name: orders_daily
+        sources:
+          orders: {format: csv, path: data/orders.csv}
+        steps:
+          - {name: orders_clean, input: orders}
+        sinks:
+          orders_clean: {format: csv, path: out/x/y}
+          orders: {format: csv, path: out/x}
+        """,
+        (7, 37, ("sinks `orders` and `orders_clean` write nested folders", "`out/x/y` is inside")),
+    ),
+    case(
+        "sink_inside_an_earlier_sink",
+        """\
+        name: orders_daily
+        sources:
+          orders: {format: csv, path: data/orders.csv}
+        steps:
+          - {name: orders_clean, input: orders}
+        sinks:
+          orders: {path: ./out/x/}
+          orders_clean: {path: out/elsewhere/../x/y/}
+        """,
+        (8, 24, ("sinks `orders` and `orders_clean` write nested folders",)),
+    ),
+    case(
+        "s3_sinks_nest",
+        """\
+        name: orders_daily
+        sources:
+          orders: {format: csv, path: data/orders.csv}
+        steps:
+          - {name: orders_clean, input: orders}
+          - {name: totals, input: orders}
+        sinks:
+          orders: {path: "s3://lake/out/orders/"}
+          orders_clean: {path: "s3://lake/out//orders/./clean"}
+          totals: {path: "s3://lake/out/orders_totals"}
+        """,
+        (9, 24, ("sinks `orders` and `orders_clean` write nested folders",)),
+    ),
+    case(
+        "quarantine_folder_is_a_sink_folder",
+        """\
+        name: orders_daily
+        quarantine: {path: out/orders}
+        sources:
+          orders: {format: csv, path: data/orders.csv}
+        checks:
+          - {table: orders, check: not_null, columns: [id], on_fail: quarantine}
+        sinks:
+          orders: {format: csv, path: out/orders/orders}
+        """,
+        (2, 20, ("quarantine folder `out/orders/orders` of table `orders` is also the folder",)),
+    ),
+    case(
+        "default_quarantine_folder_inside_a_sink",
+        """\
+        name: orders_daily
+        sources:
+          orders: {format: csv, path: data/orders.csv}
+        checks:
+          - {table: orders, check: not_null, columns: [id], on_fail: quarantine}
+        sinks:
+          orders: {path: quarantine}
+        """,
+        (7, 18, ("quarantine folder `quarantine/orders` of table `orders` is inside",)),
+    ),
     # --- interpolation -----------------------------------------------------------------------
     case(
         "unknown_param",

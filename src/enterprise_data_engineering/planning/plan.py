@@ -25,6 +25,7 @@ from enterprise_data_engineering.errors import ConfigError, Position, Problem
 from enterprise_data_engineering.spec.loader import LoadedSpec, format_validation_error
 from enterprise_data_engineering.spec.models import SinkSpec, SourceSpec, StepSpec
 from enterprise_data_engineering.spec.yaml_loader import Loc
+from enterprise_data_engineering.storage.paths import folder_key
 from enterprise_data_engineering.transforms.base import Transform
 from enterprise_data_engineering.transforms.registry import TRANSFORMS, get_transform
 from enterprise_data_engineering.transforms.sql import (
@@ -338,6 +339,81 @@ def _check_engine_support(
             loaded.problems.append(Problem(pos, f"{what}: not supported on {engine}: {reason}"))
 
 
+@dataclass(frozen=True)
+class _Folder:
+    """A folder the run publishes to: a sink's, or the quarantine folder of one table."""
+
+    key: tuple[str, ...]  # `folder_key`
+    shown: str  # the folder as the spec writes it
+    loc: Loc | None  # its path in the spec (None: the default quarantine folder)
+    sink: str | None = None  # the sink's name; None for a quarantine folder
+    table: str = ""  # the quarantined table
+
+    @property
+    def label(self) -> str:
+        """The folder, named for a message."""
+        if self.sink is not None:
+            return f"the folder `{self.shown}` of sink `{self.sink}`"
+        return f"the quarantine folder `{self.shown}` of table `{self.table}`"
+
+
+def _overlap_message(inner: _Folder, outer: _Folder) -> str:
+    """Why ``inner`` (the same folder as ``outer`` or inside it) and ``outer`` cannot coexist."""
+    same = inner.key == outer.key
+    if inner.sink is not None and outer.sink is not None:
+        if same:
+            return f"sinks `{outer.sink}` and `{inner.sink}` write the same folder `{inner.shown}`"
+        head = (
+            f"sinks `{outer.sink}` and `{inner.sink}` write nested folders: "
+            f"`{inner.shown}` is inside `{outer.shown}`"
+        )
+    else:
+        head = f"{inner.label} {'is also' if same else 'is inside'} {outer.label}"
+    return f"{head}; publishing one would replace or mix with the other's files"
+
+
+def _check_folders(
+    loaded: LoadedSpec, sinks: list[SinkNode], checks: list[BoundCheck], quarantine_path: str
+) -> None:
+    """Record each pair of published folders that are the same or nest (one inside the other).
+
+    Publishing a sink swaps its whole folder, so no other sink's folder and no quarantine
+    folder (``<quarantine path>/<table>/``, for each table with an ``on_fail: quarantine``
+    check) may be it, contain it or lie inside it. Paths are compared normalized
+    (`folder_key`: relative to the spec's folder, ``./``, ``..``, trailing slashes, ``file://``
+    URLs). A pair is reported at the path of the inner folder: of the later sink when two
+    sinks write the same folder, of the quarantine when a quarantine folder is a sink's; at
+    the sink's path when the inner folder is the default (unwritten) quarantine folder.
+    """
+    folders: list[_Folder] = []
+    for sink in sinks:
+        loc: Loc = ("sinks", sink.name, "path")
+        if not loaded.is_unresolved(loc):
+            folders.append(_Folder(folder_key(sink.path), sink.spec.path, loc, sink.name))
+    qloc: Loc = ("quarantine", "path")
+    if not loaded.is_unresolved(qloc):
+        written = qloc if qloc in loaded.positions.values else None
+        qpath = loaded.spec.quarantine.path
+        prefix = qpath if qpath.endswith("/") else f"{qpath}/"
+        qkey = folder_key(quarantine_path)
+        for table in dict.fromkeys(c.table for c in checks if c.quarantines):
+            shown = f"{prefix}{table}"
+            folders.append(_Folder((*qkey, table), shown, written, None, table))
+    for i, later in enumerate(folders):
+        for earlier in folders[:i]:
+            if later.key[: len(earlier.key)] == earlier.key:
+                inner, outer = later, earlier
+            elif earlier.key[: len(later.key)] == later.key:
+                inner, outer = earlier, later
+            else:
+                continue
+            if inner.key == outer.key and inner.sink is not None and outer.sink is None:
+                inner, outer = outer, inner  # the same folder: blame the quarantine path
+            where = inner.loc or outer.loc
+            if where is not None:  # two quarantine folders never overlap: their tables differ
+                loaded.problem(where, _overlap_message(inner, outer))
+
+
 def build_plan(loaded: LoadedSpec) -> Plan:
     """Validate a loaded spec and return its plan.
 
@@ -470,7 +546,6 @@ def build_plan(loaded: LoadedSpec) -> Plan:
 
     # Sinks -------------------------------------------------------------------------------------
     sinks: list[SinkNode] = []
-    paths: dict[str, str] = {}
     for name, sink in spec.sinks.items():
         loc = ("sinks", name)
         if name not in table_names:
@@ -478,12 +553,6 @@ def build_plan(loaded: LoadedSpec) -> Plan:
             loaded.problem(loc, f"sink for unknown table `{name}`{hint}", key=True)
             continue
         path = loaded.resolve_path(sink.path)
-        if path in paths:
-            loaded.problem(
-                (*loc, "path"),
-                f"sinks `{paths[path]}` and `{name}` write the same folder `{sink.path}`",
-            )
-        paths[path] = name
         allowed = SINK_OPTIONS.get(sink.format, frozenset())
         for option in sink.options:
             if option not in allowed:
@@ -498,6 +567,8 @@ def build_plan(loaded: LoadedSpec) -> Plan:
             if not col:
                 loaded.problem((*loc, "partition_by", j), "empty partition column name")
         sinks.append(SinkNode(name, sink, path))
+    quarantine_path = loaded.resolve_path(spec.quarantine.path)
+    _check_folders(loaded, sinks, checks, quarantine_path)
 
     _check_engine_support(loaded, spec.engine, list(steps.values()), checks)
     loaded.raise_if_problems()
@@ -507,5 +578,5 @@ def build_plan(loaded: LoadedSpec) -> Plan:
         steps=[steps[n] for n in order if n in steps],
         checks=checks,
         sinks=sinks,
-        quarantine_path=loaded.resolve_path(spec.quarantine.path),
+        quarantine_path=quarantine_path,
     )

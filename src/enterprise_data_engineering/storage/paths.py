@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import glob
 import os
+import posixpath
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -60,6 +61,33 @@ def local_path(path: str) -> str:
     if parsed.netloc not in ("", "localhost"):
         raise ConfigError(f"`{path}` names a remote host; only local `file://` URLs are supported")
     return unquote(parsed.path)
+
+
+def folder_key(path: str) -> tuple[str, ...]:
+    """``path`` as a folder that compares with other folders: where it lives, then its names.
+
+    A local path or a local ``file://`` URL becomes its real absolute path (relative to the
+    working directory; ``.``, ``..``, repeated and trailing slashes and symbolic links
+    resolved), so ``out/x/``, ``./out/x`` and ``file:///abs/out/x`` give the same key. Another
+    URL keeps its lower-case scheme (``s3a`` counts as ``s3``) and host, and its path is
+    normalized the same way without asking the storage. One folder is inside another when
+    the other's key is a prefix of its key.
+
+    >>> folder_key("s3://lake/out/./x/../y/")
+    ('s3://lake', 'out', 'y')
+    >>> folder_key("S3A://lake/out/y") == folder_key("s3://lake/out//y/")
+    True
+    """
+    if is_url(path):
+        parsed = urlparse(path)
+        name = scheme(path)
+        if name != "file" or parsed.netloc not in ("", "localhost"):
+            name = "s3" if name == "s3a" else name
+            normalized = posixpath.normpath("/" + parsed.path)
+            return (f"{name}://{parsed.netloc}", *(p for p in normalized.split("/") if p))
+        path = unquote(parsed.path)
+    real = Path(path).expanduser().resolve()
+    return (f"file://{real.anchor}", *real.parts[1:])
 
 
 def has_glob(path: str) -> bool:
@@ -146,4 +174,13 @@ def list_files(path_or_glob: str) -> list[str]:
     return sorted(set(found))
 
 
-__all__ = ["has_glob", "is_hidden", "is_url", "list_files", "local_path", "os_error", "scheme"]
+__all__ = [
+    "folder_key",
+    "has_glob",
+    "is_hidden",
+    "is_url",
+    "list_files",
+    "local_path",
+    "os_error",
+    "scheme",
+]
