@@ -142,3 +142,22 @@ def test_a_resolved_secret_never_reaches_a_failed_report(
     assert SECRET_VALUE not in json.dumps(report)
     (row,) = RunHistory(history).list(pipeline="p5")
     assert SECRET_VALUE not in json.dumps(RunHistory(history).get(row["run_id"]))
+
+
+def test_text_mode_warns_when_the_history_cannot_be_written(
+    ede: RunCli, write_spec: WriteSpec, tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path, "name: hw\nsteps:\n  - {name: one, sql: SELECT 1 AS id}\n")
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+
+    code, _, err = ede("run", spec, env={"EDE_HOME": str(tmp_path / "afile" / "sub")})
+
+    assert code == 0, err  # the run's own result stands
+    assert "warning: run history not recorded" in err
+
+
+@pytest.mark.parametrize("args", [["-f", "xml"], ["-n", "-1"], ["--limit", "0"]])
+def test_runs_list_refuses_bad_options(ede: RunCli, args: list[str]) -> None:
+    code, out, err = ede("runs", "list", *args)
+    assert code == 1
+    assert out == "" and "Error" in err

@@ -92,11 +92,15 @@ def run(
 
 @runs_app.command("list")
 def list_runs(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
     pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
-    output_format: Annotated[str, typer.Option("--output-format", "-f")] = "text",
+    output_format: Annotated[
+        str, typer.Option("--output-format", "-f", help="text or json.")
+    ] = "text",
 ) -> None:
     """List recent runs, newest first."""
+    if output_format not in ("text", "json"):
+        raise ConfigError(f"invalid --output-format `{output_format}`: use text or json")
     from rich.console import Console
     from rich.table import Table
 

@@ -123,6 +123,11 @@ class RichRunConsole(RunConsole):
             for sink in report["sinks"]:
                 table.add_row(sink["name"], f"{sink['rows']:,}", sink["path"])
             self.console.print(table)
+        for warning in report.get("warnings", ()):
+            # e.g. the run history could not be written: the run's own result stands
+            from rich.markup import escape
+
+            self.err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         status = report["status"]
         color = "green" if status == "succeeded" else "red"
         self.console.print(

@@ -147,6 +147,17 @@ def _interruptible(state: _Interruption) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+#: report fields ede fills in itself (CONTRACT §5) or that are identifiers validated in the
+#: spec: never redacted, so that a short secret value cannot garble them (`succ***ded`)
+_STRUCTURAL_FIELDS = frozenset(
+    {
+        "pipeline", "run_id", "engine", "status", "exit_code", "started_at", "finished_at",
+        "duration_s", "name", "table", "check", "severity", "rows", "failing_rows",
+        "selected", "kind",
+    }
+)  # fmt: skip
+
+
 def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -580,7 +591,7 @@ def run_pipeline(
     }
     if runner is not None and runner.warnings:
         report["warnings"] = list(runner.warnings)
-    report = redactor.value(report)
+    report = redactor.value(report, _STRUCTURAL_FIELDS)
     if opts.record_history:
         from enterprise_data_engineering.runtime.history import RunHistory
 

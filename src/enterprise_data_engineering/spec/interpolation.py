@@ -68,16 +68,21 @@ class Redactor:
             text = text.replace(secret, REDACTED)
         return text
 
-    def value(self, value: Any) -> Any:
-        """Redact recursively inside dicts, lists and strings."""
+    def value(self, value: Any, keep: frozenset[str] = frozenset()) -> Any:
+        """Redact recursively inside dicts, lists and strings.
+
+        ``keep``: keys (at any depth) whose values are left as they are: fields the program
+        itself fills in (a status, a run id, an identifier validated in the spec), which a
+        short secret value could otherwise garble (``succ***ded``).
+        """
         if not self.secrets:
             return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
+            return {k: v if k in keep else self.value(v, keep) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self.value(v) for v in value]
+            return [self.value(v, keep) for v in value]
         return value
 
 
