@@ -179,7 +179,11 @@ class Pipeline:
                 error = EdeRuntimeError(f"stage `{stage.name}` failed: {exc}")
                 error.__cause__ = exc
             duration = time.perf_counter() - start
-            rows = out if error is None and isinstance(out, int) else None
+            rows = (
+                out
+                if error is None and isinstance(out, int) and not isinstance(out, bool)
+                else None
+            )
             status = PipelineStatus.FAILED if error is not None else PipelineStatus.SUCCEEDED
             result = StageResult(
                 stage.name, stage.kind, status, duration, rows, str(error) if error else None

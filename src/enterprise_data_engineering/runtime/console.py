@@ -66,13 +66,14 @@ class RichRunConsole(RunConsole):
             self._progress.update(self._task, description=f"{stage.kind} [bold]{stage.name}[/]")
 
     def stage_finished(self, stage: PipelineStage, result: StageResult) -> None:
-        """Log the finished stage above the bar."""
-        if self._progress is None or self._task is None:
-            return
-        self._progress.advance(self._task)
+        """Log the finished stage (above the bar, when `run_started` started one)."""
+        console = self.console
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+            console = self._progress.console
         mark = "[green]✓[/]" if result.status == PipelineStatus.SUCCEEDED else "[red]✗[/]"
-        rows = f"{result.rows:,} rows" if result.rows is not None else ""
-        self._progress.console.print(
+        rows = f"{result.rows:,} rows" if isinstance(result.rows, int) else ""
+        console.print(
             f" {mark} {stage.kind:<8} {stage.name:<32} {rows:>16} {result.duration_s:8.2f}s"
         )
 

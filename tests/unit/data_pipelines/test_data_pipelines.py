@@ -53,3 +53,19 @@ def test_unexpected_exceptions_become_runtime_errors() -> None:
     result = Pipeline("py", [PipelineStage("boom", lambda c: 1 / 0)]).run()
     assert result.exit_code == 2
     assert isinstance(result.error, EdeError) and "boom" in str(result.error)
+
+
+def test_only_a_real_int_is_a_row_count_and_the_cli_console_observes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from enterprise_data_engineering.runtime.console import RichRunConsole
+
+    stages = [
+        PipelineStage("flag", lambda ctx: True, kind="step"),
+        PipelineStage("count", lambda ctx: 4, kind="step"),
+    ]
+    result = Pipeline("p", stages).run(observer=RichRunConsole())
+    assert [s.rows for s in result.stages] == [None, 4]
+    assert [s["rows"] for s in result.to_report()["steps"]] == [None, 4]
+    out = capsys.readouterr().out
+    assert "flag" in out and "4 rows" in out  # usable as an observer on its own
