@@ -161,3 +161,15 @@ def test_runs_list_refuses_bad_options(ede: RunCli, args: list[str]) -> None:
     code, out, err = ede("runs", "list", *args)
     assert code == 1
     assert out == "" and "Error" in err
+
+
+def test_an_unknown_engine_flag_is_blamed_on_the_flag(
+    ede: RunCli, write_spec: WriteSpec, tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path, "name: fl\nsteps:\n  - {name: one, sql: SELECT 1 AS id}\n")
+    code, out, err = ede("run", spec, "--engine", "spakr", "-f", "json")
+    assert code == 1
+    assert err.strip() == (
+        "Error: unknown engine `spakr` (did you mean `spark`?); available: duckdb, spark"
+    )
+    assert json.loads(out)["exit_code"] == 1

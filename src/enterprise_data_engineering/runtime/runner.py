@@ -514,6 +514,10 @@ def run_pipeline(
             redactor = loaded.redactor
             pipeline_name = loaded.spec.name or pipeline_name
             params = dict(loaded.spec.params)
+            if opts.engine:  # a bad --engine is the command line's error, not the spec's
+                from enterprise_data_engineering.engines.registry import engine_class
+
+                engine_class(opts.engine)
             engine_name = opts.engine or loaded.spec.engine or "duckdb"
             loaded.spec.engine = engine_name  # validate for the engine that will run it
             plan = build_plan(loaded)
