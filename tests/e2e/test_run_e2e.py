@@ -304,8 +304,9 @@ def test_sink_options_are_validated_and_applied(project: Path) -> None:
     assert csv_file.read_text().splitlines()[0].startswith("order_id;amount;")
 
 
-def test_sigterm_while_publishing_finishes_the_publish(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_publishing_finishes_the_publish(
+    project: Path, monkeypatch: pytest.MonkeyPatch, signame: str
 ) -> None:
     import signal
 
@@ -318,7 +319,7 @@ def test_sigterm_while_publishing_finishes_the_publish(
     def publish(self: LocalStorage, staged: object, mode: str = "overwrite") -> None:
         if not sent:  # the signal arrives between the first and the second sink
             sent.append(1)
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), getattr(signal, signame))
         original(self, staged, mode)  # type: ignore[arg-type]
 
     monkeypatch.setattr(LocalStorage, "publish", publish)
@@ -329,8 +330,9 @@ def test_sigterm_while_publishing_finishes_the_publish(
     assert (project / "out" / "revenue").exists() and (project / "out" / "orders_clean").exists()
 
 
-def test_sigterm_before_publishing_publishes_nothing(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("signame", "reason"), [("SIGTERM", "SIGTERM"), ("SIGINT", "Ctrl-C")])
+def test_a_signal_before_publishing_publishes_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch, signame: str, reason: str
 ) -> None:
     import signal
 
@@ -341,11 +343,11 @@ def test_sigterm_before_publishing_publishes_nothing(
     original = evaluate.evaluate_checks
 
     def evaluate_checks(*args: object, **kwargs: object) -> object:
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), getattr(signal, signame))
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runner_module, "evaluate_checks", evaluate_checks)
     report = run_pipeline(project / "pipeline.yaml", RunOptions(record_history=False))
-    assert report["exit_code"] == 7 and "SIGTERM" in report["error"]
+    assert report["exit_code"] == 7 and reason in report["error"]
     assert report["sinks"] == []
     assert not (project / "out").exists() or not any((project / "out").iterdir())

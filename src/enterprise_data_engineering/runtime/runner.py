@@ -120,31 +120,34 @@ class _Interruption:
 
 @contextmanager
 def _interruptible(state: _Interruption) -> Iterator[None]:
-    """Turn SIGTERM into an interruption: the engine's query stops, staging is discarded.
+    """Turn SIGTERM and SIGINT (Ctrl-C) into an interruption: the query stops, staging goes.
 
     A query running inside an engine may swallow the exception a signal handler raises, so
     the handler also records the signal and asks the engine to stop; the runner then reports
-    exit 7 (safe to rerun) whatever error the engine raised. SIGKILL cannot be caught: the
-    next run's recovery removes what a killed run left.
+    exit 7 (safe to rerun) whatever error the engine raised. While the sinks are published
+    the signal is only recorded (see `_Interruption.defer`), for both signals alike. SIGKILL
+    cannot be caught: the next run's recovery removes what a killed run left.
     """
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        state.reason = "SIGTERM"
+        reason = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+        state.reason = reason
         if state.defer:
             return
         if state.engine is not None:
             state.engine.interrupt()
-        raise RetryableError(_INTERRUPTED.format("SIGTERM"))
+        raise RetryableError(_INTERRUPTED.format(reason))
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not in the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 #: report fields ede fills in itself (CONTRACT §5) or that are identifiers validated in the

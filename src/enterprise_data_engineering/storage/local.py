@@ -375,7 +375,14 @@ class LocalStorage(Storage):
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             except (FileNotFoundError, FileExistsError):
                 # .ede-staging/ was removed by another run between the two calls, or while
-                # mkdir found it existing and then checked that it is a folder: try again
+                # mkdir found it existing and then checked that it is a folder: try again,
+                # unless something that is not a folder stands in its place
+                if os.path.lexists(path.parent) and not path.parent.is_dir():
+                    raise NotADirectoryError(
+                        errno.ENOTDIR,
+                        f"`{path.parent.name}` is not a folder (ede stages sinks in it): remove it",
+                        str(path.parent),
+                    ) from None
                 continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

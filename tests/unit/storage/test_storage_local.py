@@ -569,3 +569,14 @@ def test_list_files_through_the_storage(tmp_path: Path) -> None:
     assert storage_for(str(tmp_path)).list_files(str(tmp_path / "src")) == [
         str(tmp_path / "src" / "a.csv")
     ]
+
+
+def test_a_file_in_place_of_the_staging_folder_is_an_error_not_a_hang(
+    storage: LocalStorage, tmp_path: Path
+) -> None:
+    sink = tmp_path / "out" / "sink"
+    write_files(sink, OLD)
+    (sink.parent / STAGING_DIR).write_text("x", encoding="utf-8")
+    with pytest.raises(EdeRuntimeError, match=r"`\.ede-staging` is not a folder"):
+        storage.stage(str(sink), "run1", "sink")
+    assert snapshot(sink) == snapshot_of(tmp_path / "expected", OLD)
