@@ -160,8 +160,14 @@ class Pipeline:
         observer: StageObserver | None = None,
         raise_errors: bool = False,
     ) -> PipelineResult:
-        """Run every stage in order and return the result (or raise if ``raise_errors``)."""
-        ctx = context or PipelineContext(parameters=dict(parameters or {}))
+        """Run every stage in order and return the result (or raise if ``raise_errors``).
+
+        ``parameters`` are set on the context: a new one when ``context`` is None, else they
+        override the given context's parameters of the same name (as ``--param`` overrides a
+        spec's ``params``).
+        """
+        ctx = context or PipelineContext()
+        ctx.parameters.update(parameters or {})
         obs = observer or StageObserver()
         results: list[StageResult] = []
         error: EdeError | None = None

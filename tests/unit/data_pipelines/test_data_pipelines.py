@@ -69,3 +69,12 @@ def test_only_a_real_int_is_a_row_count_and_the_cli_console_observes(
     assert [s["rows"] for s in result.to_report()["steps"]] == [None, 4]
     out = capsys.readouterr().out
     assert "flag" in out and "4 rows" in out  # usable as an observer on its own
+
+
+def test_parameters_override_those_of_a_given_context() -> None:
+    seen: dict[str, object] = {}
+    ctx = PipelineContext(parameters={"min": 0, "region": "eu"})
+    stage = PipelineStage("look", lambda c: seen.update(c.parameters))
+    result = Pipeline("py", [stage]).run(ctx, parameters={"min": 5})
+    assert seen == {"min": 5, "region": "eu"}
+    assert result.to_report()["params"] == {"min": 5, "region": "eu"}
