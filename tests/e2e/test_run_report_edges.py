@@ -173,3 +173,14 @@ def test_an_unknown_engine_flag_is_blamed_on_the_flag(
         "Error: unknown engine `spakr` (did you mean `spark`?); available: duckdb, spark"
     )
     assert json.loads(out)["exit_code"] == 1
+
+
+@pytest.mark.parametrize(("flag", "expected"), [((), "spark"), (("--engine", "duckdb"), "duckdb")])
+def test_early_failure_reports_the_engine_that_would_have_run(
+    ede: RunCli, write_spec: WriteSpec, tmp_path: Path, flag: tuple[str, ...], expected: str
+) -> None:
+    spec = write_spec(tmp_path, "engine: spark\n" + SPEC, name="sec.yaml")
+    status = tmp_path / "st.json"
+    code, out, _ = ede("run", spec, *flag, "--param", "=5", "-f", "json", "--status-file", status)
+    assert code == 1
+    assert _report(out, status)["engine"] == expected

@@ -506,8 +506,9 @@ def run_pipeline(
         try:
             doc = read_spec(spec_path)
             # Until the spec is resolved (which may fail, e.g. on a secret), the report gives
-            # its name and params as written, with the overrides known so far.
+            # its name, engine and params as written, with the overrides known so far.
             pipeline_name = doc.name or pipeline_name
+            engine_name = opts.engine or doc.engine or engine_name
             params = doc.params(opts.params)
             overrides = {**opts.params, **parse_param_overrides(list(opts.param_args))}
             params = doc.params(overrides)

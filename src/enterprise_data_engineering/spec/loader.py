@@ -213,6 +213,12 @@ class SpecDocument:
         name = self.data.get("name")
         return name if isinstance(name, str) and _NAME.match(name) else None
 
+    @property
+    def engine(self) -> str | None:
+        """The spec's ``engine`` if it is written as a plain engine name, else ``None``."""
+        engine = self.data.get("engine")
+        return engine if isinstance(engine, str) and _NAME.match(engine) else None
+
     def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The spec's ``params`` as written (references unresolved) with ``overrides`` applied.
 
