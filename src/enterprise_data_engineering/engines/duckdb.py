@@ -31,6 +31,7 @@ from enterprise_data_engineering.errors import (
     EdeError,
     EdeRuntimeError,
     PermissionDeniedError,
+    display_path,
 )
 from enterprise_data_engineering.storage.base import Storage, storage_for
 from enterprise_data_engineering.storage.paths import (
@@ -92,11 +93,48 @@ _EXTENSIONS = {
 }
 
 
+_CSV_ERROR = re.compile(r"CSV Error on Line: \d+")
+_CSV_ERROR_FILE = re.compile(r"^\s*file = (.+)$", re.MULTILINE)
+
+
+def duckdb_message(exc: Exception) -> str:
+    """DuckDB's error as one line: its first line, and for a CSV error what and where.
+
+    DuckDB's CSV errors say ``CSV Error on Line: 3`` first and only then which column,
+    which value and which file; those are what a user needs to fix the data.
+
+    >>> duckdb_message(ValueError('Conversion Error: CSV Error on Line: 3\\nOriginal Line: '
+    ...     'x,4\\nError when converting column "a". Could not convert string "x"\\n\\n'
+    ...     '  file = in.csv'))
+    'Conversion Error: CSV Error on Line: 3 of `in.csv`: Error when converting column "a". \
+Could not convert string "x"'
+    """
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    lines = text.splitlines()
+    first = lines[0].strip()
+    if not _CSV_ERROR.search(first):
+        return first
+    file = _CSV_ERROR_FILE.search(text)
+    if file:
+        first += f" of `{display_path(file[1].strip())}`"
+    detail = next(
+        (
+            line.strip()
+            for line in lines[1:]
+            if line.strip() and not line.startswith("Original Line")
+        ),
+        None,
+    )
+    return f"{first}: {detail}" if detail else first
+
+
 def translate_duckdb_error(exc: Exception, what: str) -> EdeError:
     """Map a DuckDB exception to the most specific `EdeError`; ``what`` names the object."""
     import duckdb
 
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = duckdb_message(exc)
     if isinstance(exc, duckdb.PermissionException) or "Permission denied" in str(exc):
         return PermissionDeniedError(f"{what}: permission denied: {first}")
     if isinstance(exc, duckdb.IOException) and (
@@ -140,6 +178,42 @@ def _looks_renamed(names: list[str]) -> bool:
     return any(
         (m := _RENAMED.fullmatch(name)) is not None and m[1].casefold() in folded for name in names
     )
+
+
+def _top_level_names(rows: list[tuple[Any, Any]]) -> list[str]:
+    """Top-level column names from ``parquet_schema`` rows ``(name, num_children)`` of a file.
+
+    The first row is the schema's root; nested fields follow their parent depth-first.
+    """
+    names: list[str] = []
+    pending = [int(rows[0][1] or 0)] if rows else []  # children left, per open level
+    for name, children in rows[1:]:
+        while pending and pending[-1] == 0:
+            pending.pop()
+        if not pending:
+            break
+        pending[-1] -= 1
+        if len(pending) == 1:
+            names.append(str(name))
+        if children:
+            pending.append(int(children))
+    return names
+
+
+def _without_empty_files(files: list[str]) -> list[str]:
+    """``files`` without the local ones of zero bytes (a day that produced nothing).
+
+    DuckDB cannot sniff an empty CSV file and fails the whole read; such a file holds no
+    rows, so it is left out. Remote files are kept (listing gives no sizes here).
+    """
+    kept: list[str] = []
+    for file in files:
+        if not (is_url(file) and scheme(file) != "file"):
+            with contextlib.suppress(OSError):
+                if Path(local_path(file)).stat().st_size == 0:
+                    continue
+        kept.append(file)
+    return kept
 
 
 def _raw_name(request: ReadRequest) -> str:
@@ -263,25 +337,32 @@ class DuckDBEngine(Engine):
         con = self.connection
         opts = dict(request.options)
         hive = bool(opts.pop("hive_partitioning", any("=" in Path(f).parent.name for f in files)))
+        target = _raw_name(request) if request.columns else request.name
         try:
             if request.format == "csv":
                 kwargs = {_CSV_OPTIONS.get(k, k): v for k, v in opts.items()}
                 if isinstance(kwargs.get("na_values"), str):
                     kwargs["na_values"] = [kwargs["na_values"]]
                 kwargs.setdefault("header", True)
-                rel, frozen = self._read_csv(files, hive, kwargs)
+                files = _without_empty_files(files)
+                if not files:  # every file is empty: zero rows of the declared columns
+                    rel, frozen = self._empty_csv_source(request), None
+                else:
+                    rel, frozen = self._read_csv(files, hive, kwargs, target)
                 if _looks_renamed(rel.columns) and frozen is not None and frozen.get("header"):
                     refuse_case_duplicates(request, files[0], self._csv_header(files[0], frozen))
             elif request.format == "parquet":
+                by_name = len(files) > 1 and self._parquet_schemas_differ(files)
+                opts.setdefault("union_by_name", by_name)
                 rel = con.read_parquet(files, hive_partitioning=hive, **opts)
                 if _looks_renamed(rel.columns):
                     refuse_case_duplicates(request, files[0], self._parquet_names(files[0]))
             elif request.format == "json":
                 opts.setdefault("format", "newline_delimited")
-                rel = con.read_json(files, **opts)
+                rel = self._json_as_text(con.read_json(files, **opts), target)
             else:
                 raise ConfigError(f"source `{request.name}`: unknown format `{request.format}`")
-            rel.create_view(_raw_name(request) if request.columns else request.name, replace=True)
+            rel.create_view(target, replace=True)
         except TypeError as exc:
             raise ConfigError(f"source `{request.name}`: invalid option: {exc}") from exc
         except duckdb.Error as exc:
@@ -291,7 +372,7 @@ class DuckDBEngine(Engine):
             self._enforce(request)
 
     def _read_csv(
-        self, files: list[str], hive: bool, kwargs: dict[str, Any]
+        self, files: list[str], hive: bool, kwargs: dict[str, Any], view: str
     ) -> tuple[Any, dict[str, Any] | None]:
         """A CSV relation whose dialect and column types are sniffed once, here.
 
@@ -303,10 +384,21 @@ class DuckDBEngine(Engine):
         cannot be given (see `_SNIFF_OPTIONS`), hive partitions and anything the explicit form
         cannot express fall back to DuckDB's own detection. Returns the relation and the
         frozen keywords (``None`` when DuckDB detected on its own).
+
+        Files whose header rows differ (another column order, added or missing columns)
+        are matched by column name, as a data engineer expects of a glob of daily files:
+        DuckDB alone would read them by position, silently swapping same-typed columns.
+        ``view`` names the source's view (the per-header parts are views beside it).
         """
         con = self.connection
         target = files if len(files) > 1 else files[0]
-        sniffed = None if hive else self._sniff_csv(files[0], kwargs)
+        sniffed = self._sniff_csv(files[0], kwargs)
+        if sniffed is not None and sniffed.get("header") and len(files) > 1:
+            first = self._csv_header_row(files[0], sniffed)
+            if any(self._csv_header_row(f, sniffed) != first for f in files[1:]):
+                return self._read_csv_by_name(files, hive, kwargs, sniffed, view), sniffed
+        if hive:
+            sniffed = None
         if sniffed is None:
             return con.read_csv(target, hive_partitioning=hive, **kwargs), None
         frozen = {**sniffed, **{k: v for k, v in kwargs.items() if k != "all_varchar"}}
@@ -314,6 +406,152 @@ class DuckDBEngine(Engine):
             return con.read_csv(target, **frozen), frozen
         except Exception:  # an unusual dialect the explicit form cannot express
             return con.read_csv(target, **kwargs), None
+
+    def _csv_header_row(self, file: str, frozen: dict[str, Any]) -> tuple[Any, ...]:
+        """The header row of ``file`` with the frozen dialect, one cell wider than the first
+        file's (so a file with more columns differs); missing cells are ``None``."""
+        keep = ("sep", "quotechar", "escapechar", "skiprows", "encoding", "compression")
+        options = {k: v for k, v in frozen.items() if k in keep}
+        columns = {f"c{i}": "VARCHAR" for i in range(len(frozen["columns"]) + 1)}
+        rel = self.connection.read_csv(
+            file,
+            header=False,
+            auto_detect=False,
+            columns=columns,
+            null_padding=True,
+            strict_mode=False,
+            **options,
+        )
+        rows = rel.limit(1).fetchall()
+        return tuple(rows[0]) if rows else ()
+
+    def _read_csv_by_name(
+        self,
+        files: list[str],
+        hive: bool,
+        kwargs: dict[str, Any],
+        sniffed: dict[str, Any],
+        view: str,
+    ) -> Any:
+        """CSV files whose headers differ, as one relation matching columns by name.
+
+        Each file's columns and types are sniffed with the first file's dialect; files with
+        the same header are read together (types that differ between them become VARCHAR)
+        and the parts are combined with ``UNION ALL BY NAME``: columns in order of first
+        appearance, a column a file lacks is null, types combine as in any ``UNION``.
+        """
+        con = self.connection
+        dialect = {
+            k: v for k, v in sniffed.items() if k in ("sep", "quotechar", "escapechar", "skiprows")
+        }
+        ask = {**kwargs, **dialect, "header": True}
+        groups: dict[tuple[str, ...], list[str]] = {}
+        types: dict[tuple[str, ...], dict[str, str]] = {}
+        for file in files:
+            found = self._sniff_csv(file, ask)
+            if found is None:  # the sniffer cannot be asked: DuckDB's own (slower) matching
+                return con.read_csv(files, hive_partitioning=hive, union_by_name=True, **kwargs)
+            header = tuple(found["columns"])
+            groups.setdefault(header, []).append(file)
+            known = types.setdefault(header, dict(found["columns"]))
+            for name, dtype in found["columns"].items():
+                if known[name] != dtype:
+                    known[name] = "VARCHAR"
+        frozen = {
+            **{k: v for k, v in sniffed.items() if k not in ("columns", "header")},
+            **{k: v for k, v in kwargs.items() if k != "all_varchar"},
+            "header": True,
+        }
+        parts: list[exp.Select] = []
+        for i, (header, group) in enumerate(groups.items()):
+            part = f"{view}__ede_part{i}"
+            rel = con.read_csv(
+                group if len(group) > 1 else group[0],
+                hive_partitioning=hive,
+                **{**frozen, "columns": types[header]},
+            )
+            rel.create_view(part, replace=True)
+            table = exp.Table(this=exp.to_identifier(part, quoted=True))
+            parts.append(exp.select("*").from_(table))
+        union: exp.Query = parts[0]
+        for part_query in parts[1:]:
+            union = exp.Union(this=union, expression=part_query, distinct=False, by_name=True)
+        return con.sql(self.render(union))
+
+    def _empty_csv_source(self, request: ReadRequest) -> Any:
+        """A source whose CSV files are all empty (not even a header row): zero rows of its
+        declared columns; without a declared schema there are no columns to give.
+
+        Raises:
+            EdeRuntimeError: the source declares no ``schema``.
+        """
+        if not request.columns:
+            raise EdeRuntimeError(
+                f"source `{request.name}`: every file is empty, without even a header row "
+                f"(`{display_path(request.path)}`); declare the source's `schema:` to read "
+                "it as zero rows"
+            )
+        query = exp.select(
+            *(
+                exp.alias_(exp.Cast(this=exp.null(), to=t), exp.to_identifier(name, quoted=True))
+                for name, t in request.columns.items()
+            )
+        ).limit(0)
+        return self.connection.sql(self.render(query))
+
+    def _json_as_text(self, rel: Any, view: str) -> Any:
+        """``rel`` with its top-level JSON-typed columns as text, as Spark reads them.
+
+        DuckDB types a key whose values mix types (``1`` and ``"two"``) as JSON, which
+        writes ``"two"`` with its quotes to every sink; Spark reads such a key as a string
+        (``1``, ``two``). A JSON string becomes its text, another value its JSON text.
+        """
+        json_columns = {
+            name for name, dtype in zip(rel.columns, rel.types, strict=True) if str(dtype) == "JSON"
+        }
+        if not json_columns:
+            return rel
+        raw = f"{view}__ede_json"
+        rel.create_view(raw, replace=True)
+
+        def ident(name: str) -> exp.Identifier:
+            return exp.to_identifier(name, quoted=True)
+
+        query = exp.select(
+            *(
+                exp.alias_(
+                    exp.Anonymous(
+                        this="json_extract_string",
+                        expressions=[exp.column(ident(name)), exp.Literal.string("$")],
+                    ),
+                    ident(name),
+                )
+                if name in json_columns
+                else exp.column(ident(name))
+                for name in rel.columns
+            )
+        ).from_(exp.Table(this=ident(raw)))
+        return self.connection.sql(self.render(query))
+
+    def _parquet_schemas_differ(self, files: list[str]) -> bool:
+        """Whether the Parquet ``files`` name other top-level columns, or in another order.
+
+        DuckDB reads a list of files with the first file's columns, by position; files that
+        differ are then read by name (``union_by_name``), a column a file lacks being null.
+        """
+        fn = exp.Anonymous(
+            this="parquet_schema",
+            expressions=[exp.Array(expressions=[exp.Literal.string(f) for f in files])],
+        )
+        query = exp.select(
+            exp.column("file_name"), exp.column("name"), exp.column("num_children")
+        ).from_(fn)
+        by_file: dict[str, list[tuple[Any, Any]]] = {}
+        # the connection's own errors reach `read`, which names the source
+        for file, name, children in self.connection.execute(self.render(query)).fetchall():
+            by_file.setdefault(str(file), []).append((name, children))
+        names = {tuple(_top_level_names(rows)) for rows in by_file.values()}
+        return len(names) > 1
 
     # -- column names that differ only in case (see `refuse_case_duplicates`) --------------
     # DuckDB reads a file with `Amount` and `amount` as `Amount`, `amount_1`; the file's own
@@ -333,20 +571,7 @@ class DuckDBEngine(Engine):
         """The top-level column names of a Parquet file as written."""
         fn = exp.Anonymous(this="parquet_schema", expressions=[exp.Literal.string(file)])
         query = exp.select(exp.column("name"), exp.column("num_children")).from_(fn)
-        rows = self.fetch(query)
-        names: list[str] = []
-        pending = [int(rows[0][1] or 0)] if rows else []  # children left, per open level
-        for name, children in rows[1:]:
-            while pending and pending[-1] == 0:
-                pending.pop()
-            if not pending:
-                break
-            pending[-1] -= 1
-            if len(pending) == 1:
-                names.append(str(name))
-            if children:
-                pending.append(int(children))
-        return names
+        return _top_level_names(self.fetch(query))
 
     def _sniff_csv(self, file: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
         """``read_csv`` keywords freezing what DuckDB's sniffer finds in ``file``.
@@ -401,8 +626,7 @@ class DuckDBEngine(Engine):
             self.connection.execute(self.render(create))
         except duckdb.Error as exc:
             raise EdeRuntimeError(
-                f"source `{request.name}` does not match its declared schema: "
-                f"{str(exc).splitlines()[0]}"
+                f"source `{request.name}` does not match its declared schema: {duckdb_message(exc)}"
             ) from exc
 
     # -- execute / inspect ---------------------------------------------------------------------

@@ -1,0 +1,150 @@
+"""Sources as a data engineer drops them: globs whose files differ, empty files, mixed JSON.
+
+Every case runs the real `ede` CLI and checks the published rows with pyarrow or plain
+Python, never with ede's own code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def _run(folder: Path, spec: str) -> subprocess.CompletedProcess[str]:
+    (folder / "p.yml").write_text(textwrap.dedent(spec))
+    env = {**os.environ, "EDE_HOME": str(folder / ".ede-home")}
+    command = [sys.executable, "-m", "enterprise_data_engineering", "run", str(folder / "p.yml")]
+    return subprocess.run(
+        [*command, "--output-format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def _spec(source: str, sink_format: str = "json") -> str:
+    return f"""\
+        name: t
+        sources:
+          s: {source}
+        steps:
+          - name: out
+            input: s
+        sinks:
+          out: {{format: {sink_format}, path: out}}
+        """
+
+
+def _json_rows(folder: Path) -> list[dict[str, object]]:
+    return [
+        json.loads(line)
+        for file in sorted((folder / "out").rglob("*.json"))
+        for line in file.read_text().splitlines()
+        if line.strip()
+    ]
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_csv_glob_matches_columns_by_name_not_position(tmp_path: Path) -> None:
+    _write(tmp_path / "data" / "a.csv", "first,last\nAda,Lovelace\n")
+    _write(tmp_path / "data" / "b.csv", "last,first\nHopper,Grace\n")
+    _write(tmp_path / "data" / "c.csv", "first,last,born\nAlan,Turing,1912\n")
+    done = _run(tmp_path, _spec("{format: csv, path: 'data/*.csv'}"))
+    assert done.returncode == 0, done.stderr
+    rows = sorted(_json_rows(tmp_path), key=lambda r: str(r["first"]))
+    assert rows == [
+        {"first": "Ada", "last": "Lovelace", "born": None},
+        {"first": "Alan", "last": "Turing", "born": 1912},
+        {"first": "Grace", "last": "Hopper", "born": None},
+    ]
+
+
+def test_csv_glob_by_name_combines_types_and_keeps_hive_columns(tmp_path: Path) -> None:
+    _write(tmp_path / "data" / "day=1" / "a.csv", "id,v\n1,2\n")
+    _write(tmp_path / "data" / "day=2" / "b.csv", "v,id\nx,2\n")
+    done = _run(tmp_path, _spec("{format: csv, path: data}", "parquet"))
+    assert done.returncode == 0, done.stderr
+    (file,) = (tmp_path / "out").glob("*.parquet")
+    table = pq.read_table(file)
+    assert table.schema.field("v").type == pa.string()
+    assert sorted(table.to_pylist(), key=lambda r: r["id"]) == [
+        {"id": 1, "v": "2", "day": 1},
+        {"id": 2, "v": "x", "day": 2},
+    ]
+
+
+def test_empty_csv_files_in_a_glob_hold_no_rows(tmp_path: Path) -> None:
+    _write(tmp_path / "data" / "a.csv", "id,name\n1,x\n")
+    _write(tmp_path / "data" / "b.csv", "")
+    _write(tmp_path / "data" / "c.csv", "id,name\n")
+    done = _run(tmp_path, _spec("{format: csv, path: 'data/*.csv'}"))
+    assert done.returncode == 0, done.stderr
+    assert _json_rows(tmp_path) == [{"id": 1, "name": "x"}]
+
+
+def test_an_empty_csv_source_is_zero_rows_of_its_declared_schema(tmp_path: Path) -> None:
+    _write(tmp_path / "in.csv", "")
+    spec = _spec("{format: csv, path: in.csv, schema: {id: bigint, day: date}}", "parquet")
+    done = _run(tmp_path, spec)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sinks"][0]["rows"] == 0
+    (file,) = (tmp_path / "out").glob("*.parquet")
+    schema = pq.read_schema(file)
+    assert schema.names == ["id", "day"]
+    assert [schema.field(n).type for n in schema.names] == [pa.int64(), pa.date32()]
+
+
+def test_an_empty_csv_source_without_schema_is_one_clear_error(tmp_path: Path) -> None:
+    _write(tmp_path / "in.csv", "")
+    done = _run(tmp_path, _spec("{format: csv, path: in.csv}"))
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "source `s`" in line and "empty" in line and "schema" in line
+    assert "Traceback" not in done.stderr
+
+
+def test_csv_conversion_error_names_column_value_and_file(tmp_path: Path) -> None:
+    _write(tmp_path / "in.csv", "id,amount\n1,10.5\n2,x\n")
+    spec = _spec('{format: csv, path: in.csv, schema: {amount: "decimal(12,2)"}}')
+    done = _run(tmp_path, spec)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "Line: 3" in line and "in.csv" in line and '"amount"' in line and '"x"' in line
+
+
+def test_parquet_files_with_other_columns_are_read_by_name(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.table({"id": [1], "name": ["x"]}), tmp_path / "data" / "a.parquet")
+    pq.write_table(pa.table({"name": ["y"], "id": [2]}), tmp_path / "data" / "b.parquet")
+    pq.write_table(
+        pa.table({"id": [3], "name": ["z"], "extra": [True]}), tmp_path / "data" / "c.parquet"
+    )
+    done = _run(tmp_path, _spec("{format: parquet, path: data}"))
+    assert done.returncode == 0, done.stderr
+    rows = sorted(_json_rows(tmp_path), key=lambda r: int(str(r["id"])))
+    assert rows == [
+        {"id": 1, "name": "x", "extra": None},
+        {"id": 2, "name": "y", "extra": None},
+        {"id": 3, "name": "z", "extra": True},
+    ]
+
+
+def test_json_key_of_mixed_types_is_text_without_json_quotes(tmp_path: Path) -> None:
+    lines = [{"id": 1, "v": 1}, {"id": 2, "v": "two"}, {"id": 3, "v": None}, {"id": 4, "v": [1]}]
+    _write(tmp_path / "in.json", "".join(json.dumps(x) + "\n" for x in lines))
+    done = _run(tmp_path, _spec("{format: json, path: in.json}", "csv"))
+    assert done.returncode == 0, done.stderr
+    (file,) = (tmp_path / "out").glob("*.csv")
+    assert file.read_text().splitlines() == ["id,v", "1,1", "2,two", "3,", "4,[1]"]
