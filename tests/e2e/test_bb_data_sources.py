@@ -148,3 +148,20 @@ def test_json_key_of_mixed_types_is_text_without_json_quotes(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     (file,) = (tmp_path / "out").glob("*.csv")
     assert file.read_text().splitlines() == ["id,v", "1,1", "2,two", "3,", "4,[1]"]
+
+
+def test_json_file_holding_one_array_gives_one_row_per_element(tmp_path: Path) -> None:
+    _write(tmp_path / "in.json", '[{"a": 1, "b": "x"}, {"a": 2, "b": null}]\n')
+    done = _run(tmp_path, _spec("{format: json, path: in.json}"))
+    assert done.returncode == 0, done.stderr
+    assert _json_rows(tmp_path) == [{"a": 1, "b": "x"}, {"a": 2, "b": None}]
+
+
+def test_json_key_that_is_always_null_is_a_text_column(tmp_path: Path) -> None:
+    _write(tmp_path / "in.json", '{"id": 1, "note": null}\n{"id": 2, "note": null}\n')
+    done = _run(tmp_path, _spec("{format: json, path: in.json}", "parquet"))
+    assert done.returncode == 0, done.stderr
+    (file,) = (tmp_path / "out").glob("*.parquet")
+    table = pq.read_table(file)
+    assert table.schema.field("note").type == pa.string()
+    assert table.column("note").to_pylist() == [None, None]

@@ -358,7 +358,9 @@ class DuckDBEngine(Engine):
                 if _looks_renamed(rel.columns):
                     refuse_case_duplicates(request, files[0], self._parquet_names(files[0]))
             elif request.format == "json":
-                opts.setdefault("format", "newline_delimited")
+                # `auto`: newline-delimited records, or a file that is one array of records
+                # (as Spark reads a line holding an array: one row per element)
+                opts.setdefault("format", "auto")
                 rel = self._json_as_text(con.read_json(files, **opts), target)
             else:
                 raise ConfigError(f"source `{request.name}`: unknown format `{request.format}`")
@@ -500,16 +502,17 @@ class DuckDBEngine(Engine):
         return self.connection.sql(self.render(query))
 
     def _json_as_text(self, rel: Any, view: str) -> Any:
-        """``rel`` with its top-level JSON-typed columns as text, as Spark reads them.
+        """``rel`` with its top-level JSON- and NULL-typed columns as text, as Spark reads them.
 
         DuckDB types a key whose values mix types (``1`` and ``"two"``) as JSON, which
         writes ``"two"`` with its quotes to every sink; Spark reads such a key as a string
-        (``1``, ``two``). A JSON string becomes its text, another value its JSON text.
+        (``1``, ``two``). A JSON string becomes its text, another value its JSON text. A key
+        that is always null is typed NULL, which Parquet sinks cannot type: it becomes text.
         """
-        json_columns = {
-            name for name, dtype in zip(rel.columns, rel.types, strict=True) if str(dtype) == "JSON"
-        }
-        if not json_columns:
+        types = {name: str(dtype) for name, dtype in zip(rel.columns, rel.types, strict=True)}
+        json_columns = {name for name, dtype in types.items() if dtype == "JSON"}
+        null_columns = {name for name, dtype in types.items() if dtype == '"NULL"'}
+        if not json_columns and not null_columns:
             return rel
         raw = f"{view}__ede_json"
         rel.create_view(raw, replace=True)
@@ -527,6 +530,11 @@ class DuckDBEngine(Engine):
                     ident(name),
                 )
                 if name in json_columns
+                else exp.alias_(
+                    exp.Cast(this=exp.column(ident(name)), to=exp.DataType.build("varchar")),
+                    ident(name),
+                )
+                if name in null_columns
                 else exp.column(ident(name))
                 for name in rel.columns
             )
