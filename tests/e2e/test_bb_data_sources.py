@@ -165,3 +165,24 @@ def test_json_key_that_is_always_null_is_a_text_column(tmp_path: Path) -> None:
     table = pq.read_table(file)
     assert table.schema.field("note").type == pa.string()
     assert table.column("note").to_pylist() == [None, None]
+
+
+def test_a_column_that_is_only_null_is_written_as_text(tmp_path: Path) -> None:
+    _write(tmp_path / "in.csv", "a\n1\n")
+    spec = """\
+        name: t
+        sources:
+          s: {format: csv, path: in.csv}
+        steps:
+          - name: out
+            input: s
+            transforms: [{derive: {note: "NULL"}}]
+        sinks:
+          out: {format: parquet, path: out}
+        """
+    done = _run(tmp_path, spec)
+    assert done.returncode == 0, done.stderr
+    (file,) = (tmp_path / "out").glob("*.parquet")
+    table = pq.read_table(file)
+    assert table.schema.field("note").type == pa.string()
+    assert table.to_pylist() == [{"a": 1, "note": None}]

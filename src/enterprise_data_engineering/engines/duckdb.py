@@ -689,9 +689,11 @@ class DuckDBEngine(Engine):
         """Write table ``request.table`` into the (empty) staging folder ``request.path``."""
         import duckdb
 
-        source = exp.select("*").from_(
-            exp.Table(this=exp.to_identifier(request.table, quoted=True))
-        )
+        try:
+            source = self._writable(request.table)
+        except duckdb.Error as exc:
+            what = f"sink `{request.table}`"
+            raise self._remote_error(exc, what) or translate_duckdb_error(exc, what) from exc
         ext = {"parquet": "parquet", "csv": "csv", "json": "json"}[request.format]
         params: list[exp.Expression] = [
             exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var(ext.upper()))
@@ -752,6 +754,34 @@ class DuckDBEngine(Engine):
             what = f"sink `{request.table}`"
             raise self._remote_error(exc, what) or translate_duckdb_error(exc, what) from exc
         return int(row[0]) if row else 0
+
+    def _writable(self, table: str) -> exp.Select:
+        """``SELECT *`` of ``table``, with columns of DuckDB's NULL type as VARCHAR.
+
+        A column that is only ever null (``derive: {note: "NULL"}``) has the NULL type,
+        which Parquet writes as its rarely supported `null` logical type (Spark cannot
+        write it at all): it is written as a text column of nulls instead.
+        """
+        source = exp.Table(this=exp.to_identifier(table, quoted=True))
+        rel = self.connection.sql(self.render(exp.select("*").from_(source)))
+        types = [str(dtype) for dtype in rel.types]
+        if '"NULL"' not in types:
+            return exp.select("*").from_(source)
+
+        def ident(name: str) -> exp.Identifier:
+            return exp.to_identifier(name, quoted=True)
+
+        return exp.select(
+            *(
+                exp.alias_(
+                    exp.Cast(this=exp.column(ident(name)), to=exp.DataType.build("varchar")),
+                    ident(name),
+                )
+                if dtype == '"NULL"'
+                else exp.column(ident(name))
+                for name, dtype in zip(rel.columns, types, strict=True)
+            )
+        ).from_(source)
 
     def interrupt(self) -> None:
         """Stop the query DuckDB is running."""
