@@ -186,3 +186,17 @@ def test_a_column_that_is_only_null_is_written_as_text(tmp_path: Path) -> None:
     table = pq.read_table(file)
     assert table.schema.field("note").type == pa.string()
     assert table.to_pylist() == [{"a": 1, "note": None}]
+
+
+def test_declared_types_read_the_text_in_a_glob_matched_by_name(tmp_path: Path) -> None:
+    _write(tmp_path / "data" / "a.csv", "zip,amount\n01234,1.005\n")
+    _write(tmp_path / "data" / "b.csv", "amount,zip\n2.675,00007\n")
+    spec = _spec(
+        '{format: csv, path: "data/*.csv", schema: {zip: varchar, amount: "decimal(10,2)"}}',
+        "csv",
+    )
+    done = _run(tmp_path, spec)
+    assert done.returncode == 0, done.stderr
+    (file,) = (tmp_path / "out").glob("*.csv")
+    # the text is rounded as a decimal (half away from zero), not through a binary double
+    assert sorted(file.read_text().splitlines()) == ["00007,2.68", "01234,1.01", "zip,amount"]

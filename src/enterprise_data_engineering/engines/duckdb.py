@@ -348,7 +348,7 @@ class DuckDBEngine(Engine):
                 if not files:  # every file is empty: zero rows of the declared columns
                     rel, frozen = self._empty_csv_source(request), None
                 else:
-                    rel, frozen = self._read_csv(files, hive, kwargs, target)
+                    rel, frozen = self._read_csv(files, hive, kwargs, target, request.columns)
                 if _looks_renamed(rel.columns) and frozen is not None and frozen.get("header"):
                     refuse_case_duplicates(request, files[0], self._csv_header(files[0], frozen))
             elif request.format == "parquet":
@@ -374,7 +374,12 @@ class DuckDBEngine(Engine):
             self._enforce(request)
 
     def _read_csv(
-        self, files: list[str], hive: bool, kwargs: dict[str, Any], view: str
+        self,
+        files: list[str],
+        hive: bool,
+        kwargs: dict[str, Any],
+        view: str,
+        declared: dict[str, exp.DataType] | None = None,
     ) -> tuple[Any, dict[str, Any] | None]:
         """A CSV relation whose dialect and column types are sniffed once, here.
 
@@ -390,7 +395,8 @@ class DuckDBEngine(Engine):
         Files whose header rows differ (another column order, added or missing columns)
         are matched by column name, as a data engineer expects of a glob of daily files:
         DuckDB alone would read them by position, silently swapping same-typed columns.
-        ``view`` names the source's view (the per-header parts are views beside it).
+        ``view`` names the source's view (the per-header parts are views beside it);
+        ``declared`` columns are read as their declared types there.
         """
         con = self.connection
         target = files if len(files) > 1 else files[0]
@@ -398,7 +404,8 @@ class DuckDBEngine(Engine):
         if sniffed is not None and sniffed.get("header") and len(files) > 1:
             first = self._csv_header_row(files[0], sniffed)
             if any(self._csv_header_row(f, sniffed) != first for f in files[1:]):
-                return self._read_csv_by_name(files, hive, kwargs, sniffed, view), sniffed
+                parts = self._read_csv_by_name(files, hive, kwargs, sniffed, view, declared)
+                return parts, sniffed
         if hive:
             sniffed = None
         if sniffed is None:
@@ -434,14 +441,18 @@ class DuckDBEngine(Engine):
         kwargs: dict[str, Any],
         sniffed: dict[str, Any],
         view: str,
+        declared: dict[str, exp.DataType] | None = None,
     ) -> Any:
         """CSV files whose headers differ, as one relation matching columns by name.
 
         Each file's columns and types are sniffed with the first file's dialect; files with
         the same header are read together (types that differ between them become VARCHAR)
         and the parts are combined with ``UNION ALL BY NAME``: columns in order of first
-        appearance, a column a file lacks is null, types combine as in any ``UNION``.
+        appearance, a column a file lacks is null, types combine as in any ``UNION``. A
+        ``declared`` column is read from the text as its declared type (as DuckDB does when
+        it pushes the declared cast into a single reader), not through a sniffed type.
         """
+        wanted = {name.lower(): t.sql("duckdb") for name, t in (declared or {}).items()}
         con = self.connection
         dialect = {
             k: v for k, v in sniffed.items() if k in ("sep", "quotechar", "escapechar", "skiprows")
@@ -457,7 +468,9 @@ class DuckDBEngine(Engine):
             groups.setdefault(header, []).append(file)
             known = types.setdefault(header, dict(found["columns"]))
             for name, dtype in found["columns"].items():
-                if known[name] != dtype:
+                if name.lower() in wanted:
+                    known[name] = wanted[name.lower()]
+                elif known[name] != dtype:
                     known[name] = "VARCHAR"
         frozen = {
             **{k: v for k, v in sniffed.items() if k not in ("columns", "header")},
