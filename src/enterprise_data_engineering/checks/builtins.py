@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlglot import exp
 
 from enterprise_data_engineering.checks.base import Check, CheckArgs
@@ -92,6 +93,13 @@ def _reject_bool(value: Any) -> Any:
     return value
 
 
+def _scalar_or_none(value: Any, what: str, kinds: str) -> Any:
+    """``value`` if it is a YAML scalar or null; else one clear error (not one per type)."""
+    if value is None or isinstance(value, bool | int | float | Decimal | str | dt.date):
+        return value
+    raise ValueError(f"invalid value `{value}` in `{what}`: give {kinds}")
+
+
 # Argument models -----------------------------------------------------------------------------
 
 
@@ -102,10 +110,21 @@ class ColumnsArgs(CheckArgs):
 
 
 class AcceptedValuesArgs(CheckArgs):
-    """``{column, values: [...]}``: the values a column may hold (nulls pass)."""
+    """``{column, values: [...]}``: the values a column may hold (nulls pass).
+
+    A ``null`` among ``values`` is allowed and changes nothing: null values pass anyway.
+    """
 
     column: ColumnName
-    values: list[Scalar] = Field(min_length=1)
+    values: list[Scalar | None] = Field(min_length=1)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _scalars(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for item in value:
+                _scalar_or_none(item, "values", "numbers, strings, booleans, dates or null")
+        return value
 
 
 class RangeArgs(CheckArgs):
@@ -117,8 +136,10 @@ class RangeArgs(CheckArgs):
 
     @field_validator("min", "max", mode="before")
     @classmethod
-    def _no_bool(cls, value: Any) -> Any:
-        return _reject_bool(value)
+    def _no_bool(cls, value: Any, info: ValidationInfo) -> Any:
+        return _scalar_or_none(
+            _reject_bool(value), str(info.field_name), "a number, a string or a date"
+        )
 
     @model_validator(mode="after")
     def _one_bound(self) -> RangeArgs:
@@ -138,6 +159,105 @@ def _comparable(low: Any, high: Any) -> bool:
     return type(low) is type(high)
 
 
+#: Python's Unicode meaning of the shorthand classes, in the syntax RE2 (DuckDB) and Java
+#: (Spark) share; both engines otherwise give ``\w``, ``\d`` and ``\s`` their ASCII meaning
+_CLASS_BODIES = {
+    "w": r"\p{L}\p{N}_",
+    "d": r"\p{Nd}",
+    "s": r"\t\n\x0b\f\r\x1c-\x1f\x85\p{Z}",
+}
+#: group openings RE2 (DuckDB) lacks: look-ahead, look-behind, named back-references
+_UNSUPPORTED_GROUPS = ("(?=", "(?!", "(?<=", "(?<!", "(?P=")
+
+
+def _scan(pattern: str) -> list[tuple[str, bool]]:
+    """Split ``pattern`` into tokens, each flagged True if it lies inside a ``[...]`` class.
+
+    A token is an escape (a backslash and one character), a POSIX class (``[:alpha:]``) or
+    a single character.
+    """
+    tokens: list[tuple[str, bool]] = []
+    in_class = False
+    class_start = -1
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            tokens.append((pattern[i : i + 2], in_class))
+            i += 2
+            continue
+        if not in_class and char == "[":
+            in_class, class_start = True, len(tokens)
+        elif in_class and char == "[" and pattern.startswith("[:", i):
+            end = pattern.find(":]", i + 2)
+            if end != -1:  # a POSIX class such as [:alpha:]
+                tokens.append((pattern[i : end + 2], True))
+                i = end + 2
+                continue
+        elif in_class and char == "]":
+            opened = "".join(t for t, _ in tokens[class_start:])
+            if opened not in ("[", "[^"):  # `[]...]` and `[^]...]` hold a literal `]`
+                tokens.append((char, True))
+                in_class = False
+                i += 1
+                continue
+        tokens.append((char, in_class))
+        i += 1
+    return tokens
+
+
+def engine_pattern(pattern: str) -> str:
+    r"""``pattern`` with ``\w``, ``\d`` and ``\s`` (and ``\W``, ``\D``, ``\S``) meaning
+    what they mean in Python: any Unicode letter, digit or space, not only ASCII.
+
+    RE2 (DuckDB) and Java (Spark) read the shorthand classes as ASCII-only, so ``^\w+$``
+    would reject ``café``; spelled with Unicode properties the pattern matches the same
+    values on every engine, and the same values as Python's ``re.search``.
+
+    >>> print(engine_pattern(r"^\w+$"))
+    ^[\p{L}\p{N}_]+$
+    >>> print(engine_pattern(r"[\d.]+"))
+    [\p{Nd}.]+
+    """
+    out: list[str] = []
+    for token, in_class in _scan(pattern):
+        if len(token) == 2 and token[0] == "\\" and token[1].lower() in _CLASS_BODIES:
+            body = _CLASS_BODIES[token[1].lower()]
+            if token[1].islower():
+                out.append(body if in_class else f"[{body}]")
+                continue
+            if not in_class:
+                out.append(f"[^{body}]")
+                continue
+        out.append(token)
+    return "".join(out)
+
+
+def _check_pattern(value: str) -> None:
+    """Raise `ValueError` unless ``value`` is a pattern every engine runs alike."""
+    tokens = _scan(value)
+    for i, (token, in_class) in enumerate(tokens):
+        if in_class:
+            continue
+        ahead = "".join(t for t, _ in tokens[i : i + 4])
+        group = next((g for g in _UNSUPPORTED_GROUPS if ahead.startswith(g)), None)
+        backref = len(token) == 2 and token[0] == "\\" and token[1] in "123456789gk"
+        if group is not None or backref:
+            raise ValueError(
+                f"invalid regular expression `{value}`: `{group or token}` (look-around or a "
+                "back-reference) is not supported by the engines (RE2 in DuckDB)"
+            )
+    # Python's `re` has no \p{...} (RE2 and Java have): stand a letter in for it to check
+    # the rest of the syntax; silence its warnings about RE2's [[:alpha:]] classes.
+    checkable = re.sub(r"\\[pP](\{[A-Za-z_]+\}|[A-Za-z])", "a", value)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            re.compile(checkable)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression `{value}`: {exc}") from exc
+
+
 class RegexArgs(CheckArgs):
     """``{column, pattern}``: the value's text must contain a match of ``pattern``."""
 
@@ -147,10 +267,7 @@ class RegexArgs(CheckArgs):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression `{value}`: {exc}") from exc
+        _check_pattern(value)
         return value
 
 
@@ -220,7 +337,9 @@ class AcceptedValues(Check):
     def violation(self, args: CheckArgs, columns: tuple[Column, ...]) -> exp.Expr:
         assert isinstance(args, AcceptedValuesArgs)
         as_text = _is_text(columns, args.column)
-        allowed = [_value_literal(value, as_text) for value in args.values]
+        allowed = [_value_literal(v, as_text) for v in args.values if v is not None]
+        if not allowed:  # `values: [null]`: only nulls are accepted
+            return column(args.column).is_(exp.null()).not_()
         return _never_null(exp.not_(column(args.column).isin(*allowed)))
 
 
@@ -247,9 +366,9 @@ class Regex(Check):
     """The text of a non-null value of ``column`` must contain a match of ``pattern``.
 
     Like dbt's and Great Expectations' ``regexp_matches``, the pattern matches anywhere in
-    the value: anchor it (``^...$``) for a full match. Patterns are checked with Python's
-    ``re`` when the spec is read and run by the engine (RE2 in DuckDB, Java in Spark), so
-    keep to the common syntax.
+    the value: anchor it (``^...$``) for a full match. Patterns are checked when the spec is
+    read and run by the engine (RE2 in DuckDB, Java in Spark), so keep to the common syntax;
+    ``\\w``, ``\\d`` and ``\\s`` keep their Unicode meaning (see `engine_pattern`).
     """
 
     name = "regex"
@@ -260,7 +379,8 @@ class Regex(Check):
     def violation(self, args: CheckArgs, columns: tuple[Column, ...]) -> exp.Expr:
         assert isinstance(args, RegexArgs)
         text = exp.Cast(this=column(args.column), to=_TEXT.copy())
-        matches = exp.RegexpLike(this=text, expression=exp.Literal.string(args.pattern))
+        pattern = exp.Literal.string(engine_pattern(args.pattern))
+        matches = exp.RegexpLike(this=text, expression=pattern)
         return _never_null(exp.not_(matches))
 
 

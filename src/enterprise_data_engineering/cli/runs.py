@@ -102,6 +102,7 @@ def list_runs(
     if output_format not in ("text", "json"):
         raise ConfigError(f"invalid --output-format `{output_format}`: use text or json")
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from enterprise_data_engineering.runtime.history import RunHistory
@@ -115,14 +116,16 @@ def list_runs(
         table.add_column(col)
     for r in rows:
         color = "green" if r["status"] == "succeeded" else "red"
+        # a pipeline or engine named on the command line (a spec that could not be read, a
+        # bad --engine) is recorded as given: show it as text, never as Rich markup
         table.add_row(
-            r["run_id"],
-            r["pipeline"],
-            f"[{color}]{r['status']}[/]",
+            escape(str(r["run_id"])),
+            escape(str(r["pipeline"])),
+            f"[{color}]{escape(str(r['status']))}[/]",
             str(r["exit_code"]),
-            r["engine"],
-            r["started_at"],
-            f"{r['duration_s']:.2f}s",
+            escape(str(r["engine"])),
+            escape(str(r["started_at"])),
+            f"{r['duration_s']:.2f}s" if isinstance(r["duration_s"], int | float) else "",
         )
     Console(width=140).print(table)
 

@@ -45,9 +45,13 @@ class RichRunConsole(RunConsole):
 
     def run_started(self, pipeline: str, run_id: str, engine: str, stages: int) -> None:
         """Start the progress bar."""
+        from rich.markup import escape
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.console.print(f"[bold]{pipeline}[/] run [cyan]{run_id}[/] on [magenta]{engine}[/]")
+        self.console.print(
+            f"[bold]{escape(pipeline)}[/] run [cyan]{escape(run_id)}[/] "
+            f"on [magenta]{escape(engine)}[/]"
+        )
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -62,8 +66,12 @@ class RichRunConsole(RunConsole):
 
     def stage_started(self, stage: PipelineStage) -> None:
         """Show which stage runs."""
+        from rich.markup import escape
+
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, description=f"{stage.kind} [bold]{stage.name}[/]")
+            self._progress.update(
+                self._task, description=f"{escape(stage.kind)} [bold]{escape(stage.name)}[/]"
+            )
 
     def stage_finished(self, stage: PipelineStage, result: StageResult) -> None:
         """Log the finished stage (above the bar, when `run_started` started one)."""
@@ -73,12 +81,19 @@ class RichRunConsole(RunConsole):
             console = self._progress.console
         mark = "[green]✓[/]" if result.status == PipelineStatus.SUCCEEDED else "[red]✗[/]"
         rows = f"{result.rows:,} rows" if isinstance(result.rows, int) else ""
-        console.print(
-            f" {mark} {stage.kind:<8} {stage.name:<32} {rows:>16} {result.duration_s:8.2f}s"
-        )
+        from rich.markup import escape
+
+        # pad before escaping: the escape backslashes are not shown
+        kind, name = escape(f"{stage.kind:<8}"), escape(f"{stage.name:<32}")
+        console.print(f" {mark} {kind} {name} {rows:>16} {result.duration_s:8.2f}s")
 
     def run_finished(self, report: dict[str, Any]) -> None:
-        """Stop the bar and print the summary tables."""
+        """Stop the bar and print the summary tables.
+
+        Everything that comes from the spec or the data (check names, paths, sample values)
+        is escaped: a value such as ``[/]`` is shown as it is, not read as Rich markup.
+        """
+        from rich.markup import escape
         from rich.table import Table
 
         if self._progress is not None:
@@ -99,35 +114,44 @@ class RichRunConsole(RunConsole):
                     )
                 )
                 table.add_row(
-                    chk.get("name", chk["check"]),
-                    chk["table"],
-                    chk["severity"]
+                    escape(str(chk.get("name", chk["check"]))),
+                    escape(str(chk["table"])),
+                    escape(str(chk["severity"]))
                     + (" (quarantine)" if chk.get("on_fail") == "quarantine" else ""),
-                    f"[{style}]{chk['status']}[/]",
+                    f"[{style}]{escape(str(chk['status']))}[/]",
                     f"{chk['failing_rows']:,}",
                 )
             self.console.print(table)
             for chk in report["checks"]:
                 if chk["status"] == "failed" and chk.get("sample"):
-                    self.console.print(f"[bold]{chk.get('name')}[/] sample of failing rows:")
+                    self.console.print(
+                        f"[bold]{escape(str(chk.get('name')))}[/] sample of failing rows:"
+                    )
                     sample = Table(show_header=True)
                     cols = list(chk["sample"][0].keys())
                     for c in cols:
-                        sample.add_column(str(c))
+                        sample.add_column(escape(str(c)))
                     for row in chk["sample"]:
-                        sample.add_row(*("∅" if row[c] is None else str(row[c]) for c in cols))
+                        sample.add_row(
+                            *("∅" if row.get(c) is None else escape(str(row[c])) for c in cols)
+                        )
                     self.console.print(sample)
         if report.get("sinks"):
             table = Table(title="sinks", title_justify="left")
             for col in ("sink", "rows", "path"):
                 table.add_column(col, justify="right" if col == "rows" else "left")
             for sink in report["sinks"]:
-                table.add_row(sink["name"], f"{sink['rows']:,}", sink["path"])
+                table.add_row(escape(str(sink["name"])), f"{sink['rows']:,}", escape(sink["path"]))
+            self.console.print(table)
+        if report.get("quarantine"):
+            table = Table(title="quarantine", title_justify="left")
+            for col in ("table", "rows", "path"):
+                table.add_column(col, justify="right" if col == "rows" else "left")
+            for out in report["quarantine"]:
+                table.add_row(escape(str(out["table"])), f"{out['rows']:,}", escape(out["path"]))
             self.console.print(table)
         for warning in report.get("warnings", ()):
             # e.g. the run history could not be written: the run's own result stands
-            from rich.markup import escape
-
             self.err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         status = report["status"]
         color = "green" if status == "succeeded" else "red"
