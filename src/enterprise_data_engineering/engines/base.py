@@ -88,6 +88,25 @@ class EngineSettings:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+_BINARY_FLOATS = frozenset({exp.DataType.Type.FLOAT, exp.DataType.Type.DOUBLE})
+
+
+def cast_value(value: exp.Expr, source: exp.DataType, target: exp.DataType) -> exp.Expr:
+    """``CAST(value AS target)`` for a value of type ``source``, the same on every engine.
+
+    A binary float cast to a decimal goes through its shortest text, so `1.005` (stored as
+    1.00499999...) becomes `1.01` as its text says, on DuckDB as on Spark; DuckDB's direct
+    cast would round the binary value to `1.00`.
+
+    >>> double, money = exp.DataType.build("double"), exp.DataType.build("decimal(10,2)")
+    >>> cast_value(exp.column("x"), double, money).sql("duckdb")
+    'CAST(CAST(x AS TEXT) AS DECIMAL(10, 2))'
+    """
+    if source.this in _BINARY_FLOATS and target.this == exp.DataType.Type.DECIMAL:
+        value = exp.Cast(this=value, to=exp.DataType.build("varchar"))
+    return exp.Cast(this=value, to=target)
+
+
 def refuse_case_duplicates(request: ReadRequest, file: str, names: list[str]) -> None:
     """Refuse a source file whose column ``names`` (as written) differ only in case.
 
@@ -149,7 +168,8 @@ class Engine(ABC):
         """
         assert request.columns is not None
         raw_table = exp.Table(this=exp.to_identifier(raw, quoted=True))
-        actual = [c.name for c in self.columns(exp.select("*").from_(raw_table))]
+        found = {c.name: c.type for c in self.columns(exp.select("*").from_(raw_table))}
+        actual = list(found)
         # Identifiers are case-insensitive in both engines: `order_id` declares `ORDER_ID`.
         by_lower = {name.lower(): name for name in actual}
         declared = {
@@ -168,7 +188,8 @@ class Engine(ABC):
         return exp.select(
             *(
                 exp.alias_(
-                    exp.Cast(this=exp.column(ident(c)), to=declared[c][1]), ident(declared[c][0])
+                    cast_value(exp.column(ident(c)), found[c], declared[c][1]),
+                    ident(declared[c][0]),
                 )
                 if c in declared
                 else exp.column(ident(c))

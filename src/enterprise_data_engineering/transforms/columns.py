@@ -16,6 +16,7 @@ from sqlglot import exp
 from sqlglot.expressions import DType
 
 from enterprise_data_engineering.common_utils.naming import snake_case
+from enterprise_data_engineering.engines.base import cast_value
 from enterprise_data_engineering.transforms import sql
 from enterprise_data_engineering.transforms.base import (
     Relation,
@@ -175,7 +176,8 @@ class CastColumns(Transform):
     """Cast columns to SQL types (DuckDB type names: ``bigint``, ``decimal(12,2)``...).
 
     A value that cannot be cast fails the run, as ``CAST`` does in SQL; use ``derive`` with
-    ``try_cast(...)`` to get nulls instead.
+    ``try_cast(...)`` to get nulls instead. A float cast to a decimal is rounded from its
+    shortest text (half away from zero): `1.005` becomes `1.01` on every engine.
 
     ```yaml
     transforms:
@@ -190,13 +192,14 @@ class CastColumns(Transform):
     def apply(self, relation: Relation, args: dict[str, str], ctx: TransformContext) -> exp.Select:
         """Wrap each listed column in ``CAST``; column order is kept."""
         relation.require(list(args))
+        types = {name: sql.parse_type(text) for name, text in args.items()}
         return select_from(
             relation,
             (
-                sql.alias(exp.cast(sql.column(name), sql.parse_type(args[name])), name)
-                if name in args
-                else sql.column(name)
-                for name in relation.names
+                sql.alias(cast_value(sql.column(col.name), col.type, types[col.name]), col.name)
+                if col.name in args
+                else sql.column(col.name)
+                for col in relation.columns
             ),
         )
 
@@ -342,7 +345,8 @@ class EnforceSchema(Transform):
             elif col.type == dtype:
                 projections.append(project(sql.column(col.name), name))
             else:
-                projections.append(sql.alias(exp.cast(sql.column(col.name), dtype), name))
+                cast = cast_value(sql.column(col.name), col.type, dtype)
+                projections.append(sql.alias(cast, name))
         return select_from(relation, projections)
 
 
