@@ -202,3 +202,31 @@ def test_runs_list_shows_names_as_text(ede: RunCli, tmp_path: Path) -> None:
     code, out, err = ede("runs", "list")
     assert code == 0, err
     assert "x[red]bad" in out
+
+
+def test_report_is_strict_json_with_a_nan_param(
+    ede: RunCli, write_spec: WriteSpec, tmp_path: Path
+) -> None:
+    """``--param x=.nan`` gives valid JSON everywhere: stdout, status file, ``runs show``."""
+    spec = write_spec(
+        tmp_path, "name: nanp\nparams: {x: 1}\nsteps:\n  - {name: t, sql: SELECT 1 AS a}\n"
+    )
+
+    def strict(text: str) -> dict[str, Any]:
+        def refuse(token: str) -> None:
+            raise AssertionError(f"not JSON: {token}")
+
+        loaded: dict[str, Any] = json.loads(text, parse_constant=refuse)
+        return loaded
+
+    status = tmp_path / "st.json"
+    code, out, err = ede(
+        "run", spec, "-f", "json", "-p", "x=.nan", "-p", "y=-.inf", "--status-file", status
+    )
+    assert code == 0, err
+    report = strict(out)
+    assert report["params"] == {"x": "nan", "y": "-inf"}
+    assert strict(status.read_text()) == report
+    code, shown, err = ede("runs", "show", report["run_id"])
+    assert code == 0, err
+    assert strict(shown)["params"] == report["params"]

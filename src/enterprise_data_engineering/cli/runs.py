@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -19,6 +18,13 @@ runs_app = typer.Typer(help="The run history (an embedded SQLite database).", no
 _POSITION = re.compile(r"^.+:\d+:\d+: ")
 
 
+def _json(report: Any, indent: int | None = None) -> str:
+    """Strict JSON (a NaN ``--param`` is written as a string, never as a bare ``NaN``)."""
+    from enterprise_data_engineering.runtime.history import report_json
+
+    return report_json(report, indent=indent)
+
+
 def _write_status_file(path: Path, report: dict[str, Any]) -> None:
     """Write the report atomically (a scheduler never reads half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,7 +33,7 @@ def _write_status_file(path: Path, report: dict[str, Any]) -> None:
     os.umask(umask)
     Path(tmp).chmod(0o666 & ~umask)  # readable like any file the user writes (mkstemp: 0600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=2)
+        fh.write(_json(report, indent=2))
         fh.write("\n")
     Path(tmp).replace(path)
 
@@ -82,7 +88,7 @@ def run(
         except OSError as exc:
             print(f"Error: cannot write status file `{status_file}`: {exc}", file=sys.stderr)
     if output_format == "json":
-        typer.echo(json.dumps(report))
+        typer.echo(_json(report))
     if report["error"]:
         message = str(report["error"])
         prefix = "" if _POSITION.match(message) else "Error: "
@@ -109,7 +115,7 @@ def list_runs(
 
     rows = RunHistory().list(limit=limit, pipeline=pipeline)
     if output_format == "json":
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(_json(rows, indent=2))
         return
     table = Table(title="runs", title_justify="left")
     for col in ("run id", "pipeline", "status", "exit", "engine", "started", "duration"):
@@ -140,4 +146,4 @@ def show_run(
     report = RunHistory().get(run_id)
     if report is None:
         raise DependencyError(f"no run `{run_id}` in the history")
-    typer.echo(json.dumps(report, indent=2))
+    typer.echo(_json(report, indent=2))

@@ -31,7 +31,10 @@ def lineage(plan: Plan) -> tuple[list[Node], list[tuple[str, str]]]:
     for chk in plan.checks:
         checks_by_table.setdefault(chk.table, []).append(chk.name)
     for name, src in plan.sources.items():
-        nodes.append(Node(f"source:{name}", name, "source", f"{src.spec.format}: {src.spec.path}"))
+        detail = f"{src.spec.format}: {src.spec.path}"
+        if checks_by_table.get(name):  # a source's checks, as a step's (quarantine included)
+            detail += f" | checks: {', '.join(checks_by_table[name])}"
+        nodes.append(Node(f"source:{name}", name, "source", detail))
     for step in plan.steps:
         what = "sql" if step.query is not None else "transforms"
         ops = [t.name for t in step.transforms]
@@ -50,7 +53,8 @@ def lineage(plan: Plan) -> tuple[list[Node], list[tuple[str, str]]]:
     quarantined = sorted({c.table for c in plan.checks if c.quarantines})
     for table in quarantined:
         node_id = f"quarantine:{table}"
-        nodes.append(Node(node_id, f"quarantine/{table}", "quarantine", plan.quarantine_path))
+        folder = f"{plan.quarantine_path.rstrip('/')}/{table}"  # where its rows are published
+        nodes.append(Node(node_id, f"quarantine/{table}", "quarantine", folder))
         kind = "source" if table in plan.sources else "step"
         edges.append((f"{kind}:{table}", node_id))
     return nodes, edges

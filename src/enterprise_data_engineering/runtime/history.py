@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import math
 import os
 import sqlite3
 import time
@@ -77,6 +78,31 @@ SUMMARY_FIELDS = (
     "duration_s",
     "engine",
 )
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (nested too) replaced by its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def report_json(report: Any, indent: int | None = None, ensure_ascii: bool = True) -> str:
+    """A run report as strict JSON: NaN and infinities (``--param x=.nan``) become strings.
+
+    ``json.dumps`` alone writes the bare tokens ``NaN``/``Infinity``, which JSON parsers
+    (``jq``, JavaScript, Go) refuse; anything else JSON cannot hold is written as its text.
+
+    >>> report_json({"params": {"x": float("nan"), "n": 1}})
+    '{"params": {"x": "nan", "n": 1}}'
+    """
+    return json.dumps(
+        _finite(report), indent=indent, ensure_ascii=ensure_ascii, default=str, allow_nan=False
+    )
 
 
 def default_history_path() -> Path:
@@ -188,7 +214,8 @@ class RunHistory:
                 f"cannot record the run in `{self.path}`: the report has no `run_id` or `pipeline`"
             )
         try:
-            document = json.dumps(dict(report), default=str, ensure_ascii=False)
+            # strict JSON (NaN and infinities as strings), so `runs show` prints valid JSON
+            document = report_json(report, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             raise self._error("record a run in", exc) from exc
         row = (
@@ -268,4 +295,5 @@ __all__ = [
     "SUMMARY_FIELDS",
     "RunHistory",
     "default_history_path",
+    "report_json",
 ]
