@@ -200,3 +200,22 @@ def test_declared_types_read_the_text_in_a_glob_matched_by_name(tmp_path: Path) 
     (file,) = (tmp_path / "out").glob("*.csv")
     # the text is rounded as a decimal (half away from zero), not through a binary double
     assert sorted(file.read_text().splitlines()) == ["00007,2.68", "01234,1.01", "zip,amount"]
+
+
+def test_csv_in_latin_1_and_utf_16_is_decoded(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_bytes("name;n\ncafé;1\nNA;2\n".encode("latin-1"))
+    (tmp_path / "data" / "b.csv").write_bytes("n;name\n3;naïve\n".encode("latin-1"))
+    source = '{format: csv, path: "data/*.csv", options: {encoding: latin-1, null_value: NA}}'
+    done = _run(tmp_path, _spec(source))
+    assert done.returncode == 0, done.stderr
+    assert sorted(_json_rows(tmp_path), key=lambda r: int(str(r["n"]))) == [
+        {"name": "café", "n": 1},
+        {"name": None, "n": 2},
+        {"name": "naïve", "n": 3},
+    ]
+    (tmp_path / "u").mkdir()
+    (tmp_path / "u" / "in.csv").write_bytes("name,n\ncafé,1\n".encode("utf-16"))
+    done = _run(tmp_path / "u", _spec("{format: csv, path: in.csv, options: {encoding: utf-16}}"))
+    assert done.returncode == 0, done.stderr
+    assert _json_rows(tmp_path / "u") == [{"name": "café", "n": 1}]

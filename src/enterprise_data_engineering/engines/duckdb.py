@@ -398,23 +398,54 @@ class DuckDBEngine(Engine):
         ``view`` names the source's view (the per-header parts are views beside it);
         ``declared`` columns are read as their declared types there.
         """
-        con = self.connection
         target = files if len(files) > 1 else files[0]
         sniffed = self._sniff_csv(files[0], kwargs)
         if sniffed is not None and sniffed.get("header") and len(files) > 1:
-            first = self._csv_header_row(files[0], sniffed)
-            if any(self._csv_header_row(f, sniffed) != first for f in files[1:]):
+            dialect = {**sniffed, **kwargs}  # with what the sniffer echoes not (`encoding`)
+            first = self._csv_header_row(files[0], dialect)
+            if any(self._csv_header_row(f, dialect) != first for f in files[1:]):
                 parts = self._read_csv_by_name(files, hive, kwargs, sniffed, view, declared)
                 return parts, sniffed
         if hive:
             sniffed = None
         if sniffed is None:
-            return con.read_csv(target, hive_partitioning=hive, **kwargs), None
+            return self._csv_relation(target, hive_partitioning=hive, **kwargs), None
         frozen = {**sniffed, **{k: v for k, v in kwargs.items() if k != "all_varchar"}}
         try:
-            return con.read_csv(target, **frozen), frozen
+            return self._csv_relation(target, **frozen), frozen
         except Exception:  # an unusual dialect the explicit form cannot express
-            return con.read_csv(target, **kwargs), None
+            return self._csv_relation(target, **kwargs), None
+
+    def _csv_relation(self, files: str | list[str], **kwargs: Any) -> Any:
+        """DuckDB's CSV relation over ``files`` with ``read_csv`` keywords ``kwargs``.
+
+        The Python ``read_csv`` refuses any ``encoding`` but UTF-8 (it goes through COPY),
+        while the SQL table function decodes latin-1 or UTF-16: with an ``encoding``, the
+        relation is that table function's, with the same arguments under their SQL names.
+        """
+        if "encoding" not in kwargs:
+            return self.connection.read_csv(files, **kwargs)
+        paths: exp.Expr = (
+            exp.Literal.string(files)
+            if isinstance(files, str)
+            else exp.Array(expressions=[exp.Literal.string(f) for f in files])
+        )
+        args: list[exp.Expr] = [paths]
+        for key, value in kwargs.items():
+            literal: exp.Expr
+            if isinstance(value, dict):
+                literal = exp.Struct(
+                    expressions=[
+                        exp.PropertyEQ(this=exp.Literal.string(k), expression=exp.convert(v))
+                        for k, v in value.items()
+                    ]
+                )
+            else:
+                literal = exp.convert(value)
+            name = _SNIFF_OPTIONS.get(key, key)
+            args.append(exp.PropertyEQ(this=exp.var(name), expression=literal))
+        query = exp.select("*").from_(exp.Anonymous(this="read_csv", expressions=args))
+        return self.connection.sql(self.render(query))
 
     def _csv_header_row(self, file: str, frozen: dict[str, Any]) -> tuple[Any, ...]:
         """The header row of ``file`` with the frozen dialect, one cell wider than the first
@@ -422,7 +453,7 @@ class DuckDBEngine(Engine):
         keep = ("sep", "quotechar", "escapechar", "skiprows", "encoding", "compression")
         options = {k: v for k, v in frozen.items() if k in keep}
         columns = {f"c{i}": "VARCHAR" for i in range(len(frozen["columns"]) + 1)}
-        rel = self.connection.read_csv(
+        rel = self._csv_relation(
             file,
             header=False,
             auto_detect=False,
@@ -463,7 +494,9 @@ class DuckDBEngine(Engine):
         for file in files:
             found = self._sniff_csv(file, ask)
             if found is None:  # the sniffer cannot be asked: DuckDB's own (slower) matching
-                return con.read_csv(files, hive_partitioning=hive, union_by_name=True, **kwargs)
+                return self._csv_relation(
+                    files, hive_partitioning=hive, union_by_name=True, **kwargs
+                )
             header = tuple(found["columns"])
             groups.setdefault(header, []).append(file)
             known = types.setdefault(header, dict(found["columns"]))
@@ -480,7 +513,7 @@ class DuckDBEngine(Engine):
         parts: list[exp.Select] = []
         for i, (header, group) in enumerate(groups.items()):
             part = f"{view}__ede_part{i}"
-            rel = con.read_csv(
+            rel = self._csv_relation(
                 group if len(group) > 1 else group[0],
                 hive_partitioning=hive,
                 **{**frozen, "columns": types[header]},
@@ -582,9 +615,7 @@ class DuckDBEngine(Engine):
         keep = ("sep", "quotechar", "escapechar", "skiprows", "encoding", "compression")
         options = {k: v for k, v in frozen.items() if k in keep}
         columns = {f"c{i}": "VARCHAR" for i in range(len(frozen["columns"]))}
-        rel = self.connection.read_csv(
-            file, header=False, auto_detect=False, columns=columns, **options
-        )
+        rel = self._csv_relation(file, header=False, auto_detect=False, columns=columns, **options)
         rows = rel.limit(1).fetchall()
         return [str(v) for v in rows[0]] if rows else []
 
