@@ -302,7 +302,9 @@ def apply_quarantine(
             )
 
     originals = [column(c.name) for c in columns]
-    failed = column(FAILED_CHECKS_COLUMN)
+    taken = [c.name for c in columns]
+    # one 0/1 flag column per check, by position: counts stay right even if names repeat
+    flags = [_free_flag(f"_ede_flag_{n}", taken) for n in range(len(quarantine))]
     flagged = _flagged_table_name(table)
     target = quarantine_table_name(table)
     try:
@@ -310,19 +312,24 @@ def apply_quarantine(
             flagged,
             exp.select(
                 *(c.copy() for c in originals),
-                alias(_failed_checks(quarantine, columns), FAILED_CHECKS_COLUMN),
+                *(
+                    alias(_flag(b.check.violation(b.args, columns)), flag)
+                    for b, flag in zip(quarantine, flags, strict=True)
+                ),
             ).from_(table_ref(table)),
         )
-        is_flagged = exp.GT(this=exp.ArraySize(this=failed.copy()), expression=_zero())
+        any_flag = exp.or_(
+            *(exp.EQ(this=column(flag), expression=exp.Literal.number(1)) for flag in flags)
+        )
         quarantined = engine.execute(
             target,
             exp.select(
                 *(c.copy() for c in originals),
-                failed.copy(),
+                alias(_failed_checks(quarantine, flags), FAILED_CHECKS_COLUMN),
                 alias(exp.Literal.string(run_id), RUN_ID_COLUMN),
             )
             .from_(table_ref(flagged))
-            .where(is_flagged),
+            .where(any_flag.copy()),
         )
         if quarantined == 0:
             engine.drop(target)
@@ -330,17 +337,18 @@ def apply_quarantine(
             return QuarantineOutcome(
                 table=table, quarantine_table=None, quarantined_rows=0, results=results
             )
-        clean = exp.EQ(this=exp.ArraySize(this=failed.copy()), expression=_zero())
+        counts = _count_flags(engine, flagged, flags)
         # `table` may be a view; the flagged copy is materialised, so dropping it is safe.
         engine.drop(table)
         engine.execute(
             table,
-            exp.select(*(c.copy() for c in originals)).from_(table_ref(flagged)).where(clean),
+            exp.select(*(c.copy() for c in originals))
+            .from_(table_ref(flagged))
+            .where(exp.not_(any_flag)),
         )
     finally:
         engine.drop(flagged)
 
-    counts = _count_quarantined(engine, target, quarantine)
     results = [
         _result(
             b,
@@ -354,16 +362,24 @@ def apply_quarantine(
     )
 
 
-def _zero() -> exp.Expr:
-    return exp.Literal.number(0)
+def _free_flag(preferred: str, taken: list[str]) -> str:
+    """``preferred``, or a variant of it that is not a column of the table."""
+    lowered = {name.lower() for name in taken}
+    name = preferred
+    while name.lower() in lowered:
+        name = f"_{name}"
+    return name
 
 
-def _failed_checks(checks: Sequence[BoundCheck], columns: tuple[Column, ...]) -> exp.Expr:
-    """The names of the checks a row fails, as an array of strings (empty if none)."""
+def _failed_checks(checks: Sequence[BoundCheck], flags: Sequence[str]) -> exp.Expr:
+    """The names of the checks a row fails (from its flag columns), as an array of strings."""
     names = exp.Array(
         expressions=[
-            exp.Case().when(b.check.violation(b.args, columns), exp.Literal.string(b.name))
-            for b in checks
+            exp.Case().when(
+                exp.EQ(this=column(flag), expression=exp.Literal.number(1)),
+                exp.Literal.string(b.name),
+            )
+            for b, flag in zip(checks, flags, strict=True)
         ]
     )
     item = exp.to_identifier("_ede_name", quoted=True)
@@ -371,22 +387,11 @@ def _failed_checks(checks: Sequence[BoundCheck], columns: tuple[Column, ...]) ->
     return exp.ArrayFilter(this=names, expression=keep)
 
 
-def _count_quarantined(engine: Engine, target: str, checks: Sequence[BoundCheck]) -> list[int]:
-    """Per check, how many quarantined rows list it (reads only the quarantine table)."""
-    failed = column(FAILED_CHECKS_COLUMN)
+def _count_flags(engine: Engine, flagged: str, flags: Sequence[str]) -> list[int]:
+    """Per check (by position), how many rows of the flagged table it flagged."""
     query = exp.select(
-        *(
-            alias(
-                exp.Sum(
-                    this=_flag(
-                        exp.ArrayContains(this=failed.copy(), expression=exp.Literal.string(b.name))
-                    )
-                ),
-                f"_ede_check_{n}",
-            )
-            for n, b in enumerate(checks)
-        )
-    ).from_(table_ref(target))
+        *(alias(exp.Sum(this=column(flag)), f"_ede_check_{n}") for n, flag in enumerate(flags))
+    ).from_(table_ref(flagged))
     (row,) = engine.fetch(query)
     return [int(v or 0) for v in row]
 
