@@ -219,3 +219,20 @@ def test_csv_in_latin_1_and_utf_16_is_decoded(tmp_path: Path) -> None:
     done = _run(tmp_path / "u", _spec("{format: csv, path: in.csv, options: {encoding: utf-16}}"))
     assert done.returncode == 0, done.stderr
     assert _json_rows(tmp_path / "u") == [{"name": "café", "n": 1}]
+
+
+def test_empty_json_source_and_keys_no_record_has(tmp_path: Path) -> None:
+    _write(tmp_path / "in.json", "")
+    done = _run(tmp_path, _spec("{format: json, path: in.json}"))
+    assert done.returncode == 2
+    assert "empty" in done.stderr and "schema" in done.stderr
+    source = "{format: json, path: in.json, schema: {id: bigint, name: varchar}}"
+    done = _run(tmp_path, _spec(source, "parquet"))
+    assert done.returncode == 0, done.stderr
+    (file,) = (tmp_path / "out").glob("*.parquet")
+    assert pq.read_schema(file).names == ["id", "name"]
+    # in newline-delimited JSON every key is optional: a declared key no record has is null
+    _write(tmp_path / "in.json", '{"id": 1}\n')
+    done = _run(tmp_path, _spec(source))
+    assert done.returncode == 0, done.stderr
+    assert _json_rows(tmp_path) == [{"id": 1, "name": None}]

@@ -162,9 +162,11 @@ class Engine(ABC):
 
         Shared by every engine so that declared-schema enforcement means the same thing
         everywhere: columns keep their order, declared ones are cast, others pass through.
+        In newline-delimited JSON every key is optional, so a declared key that no record
+        has is a column of nulls (appended in declared order) rather than an error.
 
         Raises:
-            EdeRuntimeError: a declared column is missing from the data.
+            EdeRuntimeError: a declared column is missing from the data (CSV, Parquet).
         """
         assert request.columns is not None
         raw_table = exp.Table(this=exp.to_identifier(raw, quoted=True))
@@ -176,7 +178,8 @@ class Engine(ABC):
             by_lower.get(name.lower(), name): (name, t) for name, t in request.columns.items()
         }
         missing = [name for real, (name, _) in declared.items() if real not in actual]
-        if missing:
+        absent = missing if request.format == "json" else []
+        if missing and not absent:
             raise EdeRuntimeError(
                 f"source `{request.name}` does not match its declared schema: missing "
                 f"column(s) {', '.join(f'`{m}`' for m in missing)}; found {', '.join(actual)}"
@@ -194,7 +197,11 @@ class Engine(ABC):
                 if c in declared
                 else exp.column(ident(c))
                 for c in actual
-            )
+            ),
+            *(
+                exp.alias_(exp.Cast(this=exp.null(), to=request.columns[name]), ident(name))
+                for name in absent
+            ),
         ).from_(raw_table)
 
     @abstractmethod

@@ -203,8 +203,9 @@ def _top_level_names(rows: list[tuple[Any, Any]]) -> list[str]:
 def _without_empty_files(files: list[str]) -> list[str]:
     """``files`` without the local ones of zero bytes (a day that produced nothing).
 
-    DuckDB cannot sniff an empty CSV file and fails the whole read; such a file holds no
-    rows, so it is left out. Remote files are kept (listing gives no sizes here).
+    DuckDB cannot sniff an empty CSV file and fails the whole read, and reads an empty JSON
+    file as a made-up `json` column; such a file holds no rows, so it is left out. Remote
+    files are kept (listing gives no sizes here).
     """
     kept: list[str] = []
     for file in files:
@@ -346,7 +347,7 @@ class DuckDBEngine(Engine):
                 kwargs.setdefault("header", True)
                 files = _without_empty_files(files)
                 if not files:  # every file is empty: zero rows of the declared columns
-                    rel, frozen = self._empty_csv_source(request), None
+                    rel, frozen = self._empty_source(request), None
                 else:
                     rel, frozen = self._read_csv(files, hive, kwargs, target, request.columns)
                 if _looks_renamed(rel.columns) and frozen is not None and frozen.get("header"):
@@ -361,7 +362,11 @@ class DuckDBEngine(Engine):
                 # `auto`: newline-delimited records, or a file that is one array of records
                 # (as Spark reads a line holding an array: one row per element)
                 opts.setdefault("format", "auto")
-                rel = self._json_as_text(con.read_json(files, **opts), target)
+                files = _without_empty_files(files)
+                if not files:  # every file is empty: zero rows of the declared columns
+                    rel = self._empty_source(request)
+                else:
+                    rel = self._json_as_text(con.read_json(files, **opts), target)
             else:
                 raise ConfigError(f"source `{request.name}`: unknown format `{request.format}`")
             rel.create_view(target, replace=True)
@@ -526,17 +531,17 @@ class DuckDBEngine(Engine):
             union = exp.Union(this=union, expression=part_query, distinct=False, by_name=True)
         return con.sql(self.render(union))
 
-    def _empty_csv_source(self, request: ReadRequest) -> Any:
-        """A source whose CSV files are all empty (not even a header row): zero rows of its
-        declared columns; without a declared schema there are no columns to give.
+    def _empty_source(self, request: ReadRequest) -> Any:
+        """A source whose CSV or JSON files are all empty (not even a header row): zero rows
+        of its declared columns; without a declared schema there are no columns to give.
 
         Raises:
             EdeRuntimeError: the source declares no ``schema``.
         """
         if not request.columns:
             raise EdeRuntimeError(
-                f"source `{request.name}`: every file is empty, without even a header row "
-                f"(`{display_path(request.path)}`); declare the source's `schema:` to read "
+                f"source `{request.name}`: every file of `{display_path(request.path)}` is "
+                "empty (no header row, no record); declare the source's `schema:` to read "
                 "it as zero rows"
             )
         query = exp.select(
