@@ -141,12 +141,13 @@ def test_regex_posix_and_unicode_property_classes_are_accepted(
         checks:
           - {table: src, check: regex, column: name, pattern: '^\\p{L}+$', severity: warn, name: pl}
           - {table: src, check: regex, column: name, pattern: '^[[:alpha:]]+$', severity: warn, name: px}
+          - {table: src, check: regex, column: name, pattern: '[[:punct:][:space:]]', severity: warn, name: pp}
         """,
     )
     code, report, err = _run_json(ede, spec)
     assert code == 0, err
     assert err == ""  # no FutureWarning from Python's `re` about nested sets
-    assert _failing(report) == {"pl": 2, "px": 2}
+    assert _failing(report) == {"pl": 2, "px": 2, "pp": 2}
 
 
 def test_text_summary_shows_values_as_text_not_markup(

@@ -166,6 +166,23 @@ _CLASS_BODIES = {
     "d": r"\p{Nd}",
     "s": r"\t\n\x0b\f\r\x1c-\x1f\x85\p{Z}",
 }
+#: POSIX bracket classes (``[[:alpha:]]``) as ASCII ranges: RE2 knows them, Java does not
+_POSIX_CLASSES = {
+    "[:alnum:]": "0-9A-Za-z",
+    "[:alpha:]": "A-Za-z",
+    "[:ascii:]": r"\x00-\x7f",
+    "[:blank:]": r"\t ",
+    "[:cntrl:]": r"\x00-\x1f\x7f",
+    "[:digit:]": "0-9",
+    "[:graph:]": "!-~",
+    "[:lower:]": "a-z",
+    "[:print:]": " -~",
+    "[:punct:]": r"!-/:-@\[-`{-~",
+    "[:space:]": r"\t\n\x0b\f\r ",
+    "[:upper:]": "A-Z",
+    "[:word:]": "0-9A-Za-z_",
+    "[:xdigit:]": "0-9A-Fa-f",
+}
 #: group openings RE2 (DuckDB) lacks: look-ahead, look-behind, named back-references
 _UNSUPPORTED_GROUPS = ("(?=", "(?!", "(?<=", "(?<!", "(?P=")
 
@@ -218,9 +235,17 @@ def engine_pattern(pattern: str) -> str:
     ^[\p{L}\p{N}_]+$
     >>> print(engine_pattern(r"[\d.]+"))
     [\p{Nd}.]+
+
+    POSIX bracket classes, which RE2 knows and Java does not, become their ASCII ranges:
+
+    >>> print(engine_pattern(r"^[[:upper:][:digit:]]+$"))
+    ^[A-Z0-9]+$
     """
     out: list[str] = []
     for token, in_class in _scan(pattern):
+        if in_class and token in _POSIX_CLASSES:
+            out.append(_POSIX_CLASSES[token])
+            continue
         if len(token) == 2 and token[0] == "\\" and token[1].lower() in _CLASS_BODIES:
             body = _CLASS_BODIES[token[1].lower()]
             if token[1].islower():
