@@ -92,6 +92,14 @@ def to_mermaid(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _dot_string(text: str) -> str:
+    """A DOT double-quoted string: ``"`` and ``\\`` escaped, other characters as they are.
+
+    (JSON's ``\\u00e9`` escapes are not DOT: Graphviz would print them literally.)
+    """
+    return json.dumps(text, ensure_ascii=False)
+
+
 def to_dot(plan: Plan) -> str:
     """Graphviz DOT text."""
     nodes, edges = lineage(plan)
@@ -102,16 +110,16 @@ def to_dot(plan: Plan) -> str:
         "quarantine": 'shape=folder, style=filled, fillcolor="#fce4ec"',
     }
     lines = [
-        f"digraph {json.dumps(plan.name)} {{",
+        f"digraph {_dot_string(plan.name)} {{",
         "    rankdir=LR;",
         "    node [fontname=Helvetica];",
     ]
     for n in nodes:
         lines.append(
-            f"    {json.dumps(n.id)} [label={json.dumps(n.label)}, "
-            f"tooltip={json.dumps(n.detail)}, {styles[n.kind]}];"
+            f"    {_dot_string(n.id)} [label={_dot_string(n.label)}, "
+            f"tooltip={_dot_string(n.detail)}, {styles[n.kind]}];"
         )
-    lines.extend(f"    {json.dumps(a)} -> {json.dumps(b)};" for a, b in edges)
+    lines.extend(f"    {_dot_string(a)} -> {_dot_string(b)};" for a, b in edges)
     lines.append("}")
     return "\n".join(lines) + "\n"
 

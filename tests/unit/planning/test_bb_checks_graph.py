@@ -34,3 +34,12 @@ def test_source_checks_and_quarantine_folder_in_the_graph(tmp_path: Path) -> Non
     assert details["quarantine:src"].endswith("/q/src")
     assert ("source:src", "quarantine:src") in edges
     assert "src_rows" in to_dot(plan)
+
+
+def test_dot_keeps_unicode_as_text(tmp_path: Path) -> None:
+    """DOT has no ``\\uXXXX`` escapes: a path such as ``café.csv`` is written as it is."""
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(SPEC.replace("in.csv", "données/café.csv"), encoding="utf-8")
+    dot = to_dot(build_plan(load_spec(spec)))
+    assert 'tooltip="csv: données/café.csv' in dot
+    assert "\\u00e9" not in dot
