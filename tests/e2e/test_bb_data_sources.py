@@ -236,3 +236,19 @@ def test_empty_json_source_and_keys_no_record_has(tmp_path: Path) -> None:
     done = _run(tmp_path, _spec(source))
     assert done.returncode == 0, done.stderr
     assert _json_rows(tmp_path) == [{"id": 1, "name": None}]
+
+
+def test_csv_glob_types_a_column_for_the_values_of_every_file(tmp_path: Path) -> None:
+    _write(tmp_path / "data" / "a.csv", "id,amount,day\n1,10,2024-01-01\n")
+    _write(tmp_path / "data" / "b.csv", "id,amount,day\n2,10.5,2024-01-02 10:00:00\n")
+    _write(tmp_path / "data" / "c.csv", "id,amount,day\nx3,,\n")
+    done = _run(tmp_path, _spec("{format: csv, path: 'data/*.csv'}", "parquet"))
+    assert done.returncode == 0, done.stderr
+    (file,) = (tmp_path / "out").glob("*.parquet")
+    table = pq.read_table(file)
+    assert [table.schema.field(n).type for n in ("id", "amount", "day")] == [
+        pa.string(),
+        pa.float64(),
+        pa.timestamp("us"),
+    ]
+    assert sorted(table.column("amount").to_pylist(), key=str) == [10.0, 10.5, None]

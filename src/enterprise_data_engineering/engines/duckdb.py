@@ -397,20 +397,14 @@ class DuckDBEngine(Engine):
         cannot express fall back to DuckDB's own detection. Returns the relation and the
         frozen keywords (``None`` when DuckDB detected on its own).
 
-        Files whose header rows differ (another column order, added or missing columns)
-        are matched by column name, as a data engineer expects of a glob of daily files:
-        DuckDB alone would read them by position, silently swapping same-typed columns.
-        ``view`` names the source's view (the per-header parts are views beside it);
-        ``declared`` columns are read as their declared types there.
+        Several files with a header row are read by `_read_csv_files` (each one sniffed).
+        ``view`` names the source's view; ``declared`` columns are read as their declared
+        types there.
         """
         target = files if len(files) > 1 else files[0]
         sniffed = self._sniff_csv(files[0], kwargs)
         if sniffed is not None and sniffed.get("header") and len(files) > 1:
-            dialect = {**sniffed, **kwargs}  # with what the sniffer echoes not (`encoding`)
-            first = self._csv_header_row(files[0], dialect)
-            if any(self._csv_header_row(f, dialect) != first for f in files[1:]):
-                parts = self._read_csv_by_name(files, hive, kwargs, sniffed, view, declared)
-                return parts, sniffed
+            return self._read_csv_files(files, hive, kwargs, sniffed, view, declared), sniffed
         if hive:
             sniffed = None
         if sniffed is None:
@@ -452,25 +446,7 @@ class DuckDBEngine(Engine):
         query = exp.select("*").from_(exp.Anonymous(this="read_csv", expressions=args))
         return self.connection.sql(self.render(query))
 
-    def _csv_header_row(self, file: str, frozen: dict[str, Any]) -> tuple[Any, ...]:
-        """The header row of ``file`` with the frozen dialect, one cell wider than the first
-        file's (so a file with more columns differs); missing cells are ``None``."""
-        keep = ("sep", "quotechar", "escapechar", "skiprows", "encoding", "compression")
-        options = {k: v for k, v in frozen.items() if k in keep}
-        columns = {f"c{i}": "VARCHAR" for i in range(len(frozen["columns"]) + 1)}
-        rel = self._csv_relation(
-            file,
-            header=False,
-            auto_detect=False,
-            columns=columns,
-            null_padding=True,
-            strict_mode=False,
-            **options,
-        )
-        rows = rel.limit(1).fetchall()
-        return tuple(rows[0]) if rows else ()
-
-    def _read_csv_by_name(
+    def _read_csv_files(
         self,
         files: list[str],
         hive: bool,
@@ -479,14 +455,19 @@ class DuckDBEngine(Engine):
         view: str,
         declared: dict[str, exp.DataType] | None = None,
     ) -> Any:
-        """CSV files whose headers differ, as one relation matching columns by name.
+        """Several CSV files with header rows, as one relation matching columns by name.
 
-        Each file's columns and types are sniffed with the first file's dialect; files with
-        the same header are read together (types that differ between them become VARCHAR)
-        and the parts are combined with ``UNION ALL BY NAME``: columns in order of first
-        appearance, a column a file lacks is null, types combine as in any ``UNION``. A
-        ``declared`` column is read from the text as its declared type (as DuckDB does when
-        it pushes the declared cast into a single reader), not through a sniffed type.
+        Every file is sniffed with the first file's dialect, as Spark infers a schema from
+        all files: a column is typed to hold the values of every file (`10` in one file and
+        `10.5` in another make a DOUBLE, as `UNION` combines types), where DuckDB alone
+        types the columns from the first files only and fails on a later one. Files whose
+        headers differ (another column order, added or missing columns) are matched by
+        column name, as a data engineer expects of a glob of daily files; DuckDB alone
+        would read them by position, silently swapping same-typed columns. Files with the
+        same header are read together, and the parts combined with ``UNION ALL BY NAME``:
+        columns in order of first appearance, a column a file lacks is null. A ``declared``
+        column is read from the text as its declared type (as DuckDB does when it pushes
+        the declared cast into a single reader), not through a sniffed type.
         """
         wanted = {name.lower(): t.sql("duckdb") for name, t in (declared or {}).items()}
         con = self.connection
@@ -495,34 +476,46 @@ class DuckDBEngine(Engine):
         }
         ask = {**kwargs, **dialect, "header": True}
         groups: dict[tuple[str, ...], list[str]] = {}
-        types: dict[tuple[str, ...], dict[str, str]] = {}
+        found_types: dict[str, dict[str, str]] = {}  # column -> file -> sniffed type
         for file in files:
-            found = self._sniff_csv(file, ask)
+            found = sniffed if file == files[0] else self._sniff_csv(file, ask)
             if found is None:  # the sniffer cannot be asked: DuckDB's own (slower) matching
                 return self._csv_relation(
                     files, hive_partitioning=hive, union_by_name=True, **kwargs
                 )
-            header = tuple(found["columns"])
-            groups.setdefault(header, []).append(file)
-            known = types.setdefault(header, dict(found["columns"]))
+            groups.setdefault(tuple(found["columns"]), []).append(file)
             for name, dtype in found["columns"].items():
-                if name.lower() in wanted:
-                    known[name] = wanted[name.lower()]
-                elif known[name] != dtype:
-                    known[name] = "VARCHAR"
+                found_types.setdefault(name.lower(), {})[file] = dtype
         frozen = {
             **{k: v for k, v in sniffed.items() if k not in ("columns", "header")},
             **{k: v for k, v in kwargs.items() if k != "all_varchar"},
             "header": True,
         }
+        types: dict[str, str] = {}
+        for name, by_file in found_types.items():
+            if name in wanted:
+                types[name] = wanted[name]
+                continue
+            if len(set(by_file.values())) > 1:
+                # a column with no value in a file is sniffed VARCHAR there: that file's
+                # nulls fit any type, so it does not make the column text
+                by_file = {
+                    file: dtype
+                    for file, dtype in by_file.items()
+                    if dtype != "VARCHAR" or self._csv_has_values(file, name, frozen)
+                }
+            types[name] = self._common_type(list(by_file.values()) or ["VARCHAR"])
         parts: list[exp.Select] = []
         for i, (header, group) in enumerate(groups.items()):
-            part = f"{view}__ede_part{i}"
+            columns = {name: types[name.lower()] for name in header}
             rel = self._csv_relation(
                 group if len(group) > 1 else group[0],
                 hive_partitioning=hive,
-                **{**frozen, "columns": types[header]},
+                **{**frozen, "columns": columns},
             )
+            if len(groups) == 1:
+                return rel
+            part = f"{view}__ede_part{i}"
             rel.create_view(part, replace=True)
             table = exp.Table(this=exp.to_identifier(part, quoted=True))
             parts.append(exp.select("*").from_(table))
@@ -530,6 +523,44 @@ class DuckDBEngine(Engine):
         for part_query in parts[1:]:
             union = exp.Union(this=union, expression=part_query, distinct=False, by_name=True)
         return con.sql(self.render(union))
+
+    def _csv_has_values(self, file: str, column: str, frozen: dict[str, Any]) -> bool:
+        """Whether ``column`` (lowercase) of CSV ``file`` holds any value (read as text)."""
+        keep = {k: v for k, v in frozen.items() if k not in ("columns", "date_format")}
+        keep.pop("timestamp_format", None)
+        rel = self._csv_relation(file, **{**keep, "all_varchar": True, "auto_detect": True})
+        names = [name for name in rel.columns if name.lower() == column]
+        if not names:
+            return True
+        probe = "__ede_probe"
+        rel.create_view(probe, replace=True)
+        try:
+            query = (
+                exp.select(exp.Literal.number(1))
+                .from_(exp.Table(this=exp.to_identifier(probe, quoted=True)))
+                .where(exp.column(exp.to_identifier(names[0], quoted=True)).is_(exp.null()).not_())
+                .limit(1)
+            )
+            return bool(self.connection.execute(self.render(query)).fetchall())
+        finally:
+            self.drop(probe)
+
+    def _common_type(self, types: list[str]) -> str:
+        """The type DuckDB's ``UNION`` gives values of ``types`` (VARCHAR if none fits)."""
+        distinct = list(dict.fromkeys(types))
+        if len(distinct) == 1:
+            return distinct[0]
+        union: exp.Query | None = None
+        for dtype in distinct:
+            select = exp.select(
+                exp.alias_(exp.Cast(this=exp.null(), to=_data_type(dtype)), "c", quoted=True)
+            )
+            union = select if union is None else exp.union(union, select, distinct=False)
+        assert union is not None
+        try:
+            return str(self.connection.sql(self.render(union)).types[0])
+        except Exception:  # types no UNION combines: the text holds them all
+            return "VARCHAR"
 
     def _empty_source(self, request: ReadRequest) -> Any:
         """A source whose CSV or JSON files are all empty (not even a header row): zero rows
