@@ -116,6 +116,8 @@ class CheckResult:
     on_fail: str = "fail"
     sample: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
+    index: int = 0
+    """The check's position in the spec's ``checks`` (names may repeat); not reported."""
 
     def to_report(self) -> dict[str, Any]:
         """The JSON object of CONTRACT §5 (plus ``name``, ``on_fail`` and ``sample``)."""

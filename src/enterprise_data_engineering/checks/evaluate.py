@@ -138,6 +138,7 @@ def _result(bound: BoundCheck, failing_rows: int, **kwargs: Any) -> CheckResult:
         status="failed" if failing_rows > 0 else "passed",
         failing_rows=failing_rows,
         on_fail=bound.on_fail,
+        index=bound.index,
         **kwargs,
     )
 

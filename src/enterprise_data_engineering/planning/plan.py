@@ -530,18 +530,21 @@ def build_plan(loaded: LoadedSpec) -> Plan:
 
     # Checks ------------------------------------------------------------------------------------
     checks: list[BoundCheck] = []
-    names_seen: dict[str, int] = {}
+    # A `name:` identifies one check; default names may repeat (two `expression` checks of
+    # one table are both `<table>.expression`): the report lists each, in spec order.
+    explicit: dict[str, bool] = {}
     for i in range(len(spec.checks)):
         bound = _bind_check(loaded, i, table_names)
         if bound is None:
             continue
-        if bound.name in names_seen:
+        named = spec.checks[i].name is not None
+        if bound.name in explicit and (named or explicit[bound.name]):
             loaded.problem(
-                ("checks", bound.index),
-                f"duplicate check name `{bound.name}`; give one of them a `name:`",
+                ("checks", bound.index, "name") if named else ("checks", bound.index),
+                f"duplicate check name `{bound.name}`; a `name:` must be unique",
             )
             continue
-        names_seen[bound.name] = bound.index
+        explicit[bound.name] = named or explicit.get(bound.name, False)
         checks.append(bound)
 
     # Sinks -------------------------------------------------------------------------------------

@@ -563,8 +563,7 @@ def run_pipeline(
         for step in plan.steps:
             if step.name in runner.step_stats:
                 steps.append({"name": step.name, **runner.step_stats[step.name]})
-        order = {c.name: i for i, c in enumerate(plan.checks)}
-        results = sorted(runner.check_results, key=lambda r: order.get(r.name, len(order)))
+        results = sorted(runner.check_results, key=lambda r: r.index)
         checks = [r.to_report() for r in results]
         if runner.published:  # published even if a later stage (the catalog) failed
             sinks = [

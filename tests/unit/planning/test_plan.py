@@ -194,7 +194,7 @@ def test_all_problems_raised_together(tmp_path: Path) -> None:
     joined = "\n".join(m for _, m in messages)
     assert "cycle between steps" in joined
     assert "step `d` reads unknown table `nope`" in joined
-    assert "duplicate check name `orders.not_null.a`" in joined
+    assert "duplicate check name" not in joined  # default names may repeat
     # `d` is broken but known: its sink is not "unknown"; the shared folder is reported
     assert "write the same folder" in joined
     assert "sink for unknown table" not in joined
