@@ -22,10 +22,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
-FileFormat = Literal["csv", "parquet", "json"]
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+# Keywords are read case-insensitively (`severity: WARN`, `format: CSV`), as dbt reads them.
+Keyword = BeforeValidator(_lower)
+FileFormat = Annotated[Literal["csv", "parquet", "json"], Keyword]
 
 
 class _Model(BaseModel):
@@ -65,7 +80,7 @@ class SinkSpec(_Model):
 
     format: FileFormat = "parquet"
     path: str = Field(min_length=1, description="A folder; relative to the spec's folder")
-    mode: Literal["overwrite", "append"] = "overwrite"
+    mode: Annotated[Literal["overwrite", "append"], Keyword] = "overwrite"
     partition_by: list[str] = Field(default_factory=list, description="Hive-style partitions")
     options: dict[str, Any] = Field(default_factory=dict, description="Writer options")
     catalog: CatalogSpec | None = Field(
@@ -104,8 +119,8 @@ class CheckSpec(BaseModel):
     table: str
     check: str
     name: str | None = None
-    severity: Literal["error", "warn"] = "error"
-    on_fail: Literal["fail", "quarantine"] = "fail"
+    severity: Annotated[Literal["error", "warn"], Keyword] = "error"
+    on_fail: Annotated[Literal["fail", "quarantine"], Keyword] = "fail"
     description: str | None = None
 
     @property

@@ -338,3 +338,22 @@ def test_format_validation_error_messages() -> None:
         {"type": "list_type", "loc": (), "msg": "Input should be a valid list", "input": "a"}, None
     )
     assert message == "invalid value `a`: Input should be a valid list"
+
+
+def test_keywords_are_read_case_insensitively(tmp_path: Path) -> None:
+    spec = load_spec(
+        write(
+            tmp_path,
+            """\
+            name: p
+            sources: {s: {format: CSV, path: in.csv}}
+            steps: [{name: t, input: s}]
+            checks:
+              - {table: t, check: not_null, columns: [a], severity: WARN, on_fail: Quarantine}
+            sinks: {t: {format: Parquet, path: out, mode: APPEND}}
+            """,
+        )
+    ).spec
+    assert spec.sources["s"].format == "csv"
+    assert (spec.checks[0].severity, spec.checks[0].on_fail) == ("warn", "quarantine")
+    assert (spec.sinks["t"].format, spec.sinks["t"].mode) == ("parquet", "append")
