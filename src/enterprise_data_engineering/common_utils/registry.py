@@ -29,8 +29,9 @@ def _all_entry_points() -> dict[str, tuple[EntryPoint, ...]]:
     from importlib.metadata import entry_points
 
     found: Any = entry_points()
-    # Python 3.11 answers a dict of group → entry points; 3.12+ a flat collection.
-    flat = [ep for eps in found.values() for ep in eps] if isinstance(found, dict) else found
+    # Python 3.11 answers a dict of group → entry points (whose own `.values()` warns that the
+    # dict interface is deprecated: read it through `dict`'s); 3.12+ a flat collection.
+    flat = [ep for eps in dict.values(found) for ep in eps] if isinstance(found, dict) else found
     groups: dict[str, list[EntryPoint]] = {}
     for ep in flat:
         groups.setdefault(ep.group, []).append(ep)
