@@ -37,6 +37,27 @@ def test_an_unknown_partition_column_is_a_spec_error(ede: Any, tmp_path: Path) -
     assert not (tmp_path / "out").exists()
 
 
+def test_partitioning_by_every_column_is_a_spec_error(ede: Any, tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "pipeline.yaml").write_text(SPEC.replace("[a, nope]", "[B, a]"), "utf-8")
+
+    result = ede("run", "pipeline.yaml", "--output-format", "json")
+
+    assert result.code == 1, result.stderr
+    assert "pipeline.yaml:10:19: sink `t`: `partition_by` names every column of `t`" in (
+        result.stderr
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_repeated_partition_column_is_found_by_validate(ede: Any, tmp_path: Path) -> None:
+    (tmp_path / "pipeline.yaml").write_text(SPEC.replace("[a, nope]", "[a, A]"), "utf-8")
+    result = ede("validate", "pipeline.yaml")
+    assert result.code == 1
+    assert "pipeline.yaml:10:23: partition column `A` repeated" in result.stderr
+
+
 WRITE = """\
 name: writer
 sources:

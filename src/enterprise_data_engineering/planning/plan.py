@@ -566,9 +566,13 @@ def build_plan(loaded: LoadedSpec) -> Plan:
                     f"supported: {', '.join(sorted(allowed))}",
                     key=True,
                 )
+        seen_partitions: set[str] = set()
         for j, col in enumerate(sink.partition_by):
             if not col:
                 loaded.problem((*loc, "partition_by", j), "empty partition column name")
+            elif col.casefold() in seen_partitions:
+                loaded.problem((*loc, "partition_by", j), f"partition column `{col}` repeated")
+            seen_partitions.add(col.casefold())
         sinks.append(SinkNode(name, sink, path))
     quarantine_path = loaded.resolve_path(spec.quarantine.path)
     _check_folders(loaded, sinks, checks, quarantine_path)

@@ -307,7 +307,8 @@ class Runner:
         return out.rows
 
     def _check_partition_columns(self) -> None:
-        """Every ``partition_by`` column is a column of its table (else a spec error)."""
+        """Every ``partition_by`` column is a column of its table, and not all of them are
+        (else a spec error)."""
         for sink in self.plan.sinks:
             if not sink.spec.partition_by:
                 continue
@@ -321,6 +322,12 @@ class Runner:
                         f"`{sink.name}` (columns: {', '.join(f'`{c}`' for c in columns)})",
                         self.plan.position(("sinks", sink.name, "partition_by", i)),
                     )
+            if known <= {name.casefold() for name in sink.spec.partition_by}:
+                raise SpecError.single(
+                    f"sink `{sink.name}`: `partition_by` names every column of `{sink.name}`; "
+                    "the files would hold no column (leave at least one out)",
+                    self.plan.position(("sinks", sink.name, "partition_by")),
+                )
 
     def _write_sinks(self, ctx: PipelineContext) -> None:
         self._check_partition_columns()  # before anything is staged
