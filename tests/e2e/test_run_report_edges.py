@@ -184,3 +184,33 @@ def test_early_failure_reports_the_engine_that_would_have_run(
     code, out, _ = ede("run", spec, *flag, "--param", "=5", "-f", "json", "--status-file", status)
     assert code == 1
     assert _report(out, status)["engine"] == expected
+
+
+def test_a_bad_output_format_still_writes_the_status_file(
+    ede: RunCli, write_spec: WriteSpec, tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path, SPEC, name="sec.yaml")
+    status = tmp_path / "st.json"
+    code, _, err = ede("run", spec, "-f", "xml", "--status-file", status)
+    assert code == 1
+    assert "Error: invalid --output-format `xml`: use text or json" in err
+    report = json.loads(status.read_text())
+    assert report["exit_code"] == 1 and report["pipeline"] == "p4"
+    assert report["error"] == "invalid --output-format `xml`: use text or json"
+    assert [r["run_id"] for r in _history(ede, "p4")] == [report["run_id"]]
+
+
+def test_a_console_that_fails_does_not_fail_a_finished_run(
+    tmp_path: Path, write_spec: WriteSpec, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from enterprise_data_engineering.runtime.console import RunConsole
+
+    class Broken(RunConsole):
+        def run_finished(self, report: dict[str, Any]) -> None:
+            raise BrokenPipeError("stdout closed")
+
+    spec = write_spec(tmp_path, "name: ok\nsteps:\n  - {name: t, sql: 'SELECT 1 AS x'}\n")
+    options = RunOptions(history_path=tmp_path / "h.sqlite")
+    report = run_pipeline(spec, options, Broken())
+    assert report["exit_code"] == 0 and report["steps"][0]["rows"] == 1
+    assert "could not display the run report: stdout closed" in capsys.readouterr().err

@@ -71,9 +71,13 @@ def run(
     from enterprise_data_engineering.runtime.console import RichRunConsole, RunConsole
     from enterprise_data_engineering.runtime.runner import RunOptions, run_pipeline
 
+    usage_error = None
     if output_format not in ("text", "json"):
-        raise ConfigError(f"invalid --output-format `{output_format}`: use text or json")
+        # still a full (text) report, status file and history row, like any failed run
+        usage_error = f"invalid --output-format `{output_format}`: use text or json"
+        output_format = "text"
     options = RunOptions(
+        usage_error=usage_error,
         engine=engine,
         param_args=list(param or []),  # parsed by the run: a bad one still gets a report
         select=list(select or []),

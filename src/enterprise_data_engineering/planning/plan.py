@@ -120,7 +120,8 @@ class Plan:
         known = set(self.order())
         for name in wanted:
             if name not in known:
-                raise ConfigError(f"--select `{name}` is not a step{did_you_mean(name, known)}")
+                hint = did_you_mean(name, known)
+                raise ConfigError(f"--select `{name}` is not a step or source{hint}")
         needed: set[str] = set()
         stack = list(wanted)
         while stack:

@@ -17,6 +17,7 @@ import functools
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -74,6 +75,9 @@ class RunOptions:
     #: ``--param NAME=VALUE`` options as given, applied after `params`; parsed by the run so
     #: that a malformed one is reported (JSON, status file, history) like any other error
     param_args: Sequence[str] = ()
+    #: a command-line error found before the run (e.g. a bad ``--output-format``): the run
+    #: fails with it (exit 1) but still reports, writes the status file and records history
+    usage_error: str | None = None
 
 
 @dataclass
@@ -519,6 +523,8 @@ def run_pipeline(
             params = doc.params(opts.params)
             overrides = {**opts.params, **parse_param_overrides(list(opts.param_args))}
             params = doc.params(overrides)
+            if opts.usage_error:
+                raise ConfigError(opts.usage_error)
             loaded = load_spec(
                 doc, params=overrides, secrets=opts.secrets or default_secret_resolver()
             )
@@ -615,5 +621,9 @@ def run_pipeline(
             report.setdefault("warnings", []).append(
                 redactor.text(f"run history not recorded: {exc}")
             )
-    con.run_finished(report)
+    try:
+        con.run_finished(report)
+    except Exception as exc:  # showing the report must not turn a finished run into a failure
+        _log.debug("console failed", exc_info=True)
+        print(f"warning: could not display the run report: {exc}", file=sys.stderr)
     return report

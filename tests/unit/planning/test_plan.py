@@ -148,7 +148,9 @@ def test_select_several_and_a_source(plan: Plan) -> None:
 
 
 def test_select_unknown_name(plan: Plan) -> None:
-    with pytest.raises(ConfigError, match=r"`revenu` is not a step \(did you mean `revenue`\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"`revenu` is not a step or source \(did you mean `revenue`\?\)"
+    ):
         plan.select(["revenu"])
 
 
