@@ -397,6 +397,45 @@ def _data_type(text: str) -> exp.DataType:
         return exp.DataType(this=exp.DataType.Type.USERDEFINED, kind=text)
 
 
+def _csv_header_groups(files: list[str], options: dict[str, Any]) -> list[list[str]]:
+    """Local CSV ``files`` grouped by their header row, in the order of first appearance.
+
+    Spark reads a list of CSV files with the first file's header and every other file by
+    position, so files listing the same columns in another order would silently swap
+    values. Files are grouped by header (each group read on its own, then matched by name,
+    as DuckDB reads them); one group when every header is the same, or there is no header,
+    or the files are not local (their headers cannot be read cheaply here).
+    """
+    if len(files) < 2 or str(options.get("header")).lower() != "true":
+        return [files]
+    if any(is_url(f) and scheme(f) != "file" for f in files):
+        return [files]
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for file in files:
+        groups.setdefault(_csv_header(file, options), []).append(file)
+    return list(groups.values())
+
+
+def _csv_header(file: str, options: dict[str, Any]) -> tuple[str, ...]:
+    """The header row of the local CSV ``file`` (plain, .gz, .bz2 or .xz), as parsed."""
+    import bz2
+    import csv
+    import gzip
+    import lzma
+
+    opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(
+        Path(file).suffix.lower(), open
+    )
+    encoding = str(options.get("encoding") or "utf-8")
+    quote = str(options.get("quote") or '"')
+    with opener(local_path(file), "rt", encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=str(options.get("sep") or ","), quotechar=quote)
+        row = next(reader, [])
+    if row and row[0].startswith("\ufeff"):
+        row[0] = row[0][1:]
+    return tuple(row)
+
+
 def _json_key_order(files: list[str]) -> list[str]:
     """The keys of the first record of a local JSON-lines file, in order (else empty)."""
     if not files or is_url(files[0]) or files[0].endswith(".gz"):
@@ -609,7 +648,10 @@ class SparkEngine(Engine):
         what = f"source `{request.name}`"
         try:
             reader = self.session.read.format(fmt).options(**options)
-            df = reader.load([_uri(f) for f in files])
+            groups = _csv_header_groups(files, options) if fmt == "csv" else [files]
+            df = reader.load([_uri(f) for f in groups[0]])
+            for group in groups[1:]:  # headers differ: read each kind, match columns by name
+                df = df.unionByName(reader.load([_uri(f) for f in group]), True)
             if fmt == "csv" and str(options.get("header")).lower() == "true":
                 self._refuse_renamed_header(request, files[0], options, list(df.columns))
             if fmt == "json":

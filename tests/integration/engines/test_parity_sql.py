@@ -205,6 +205,30 @@ def test_header_names_that_differ_only_in_case_are_refused(
     assert actual.sinks["t"].names == ["a", "a_1", "b0", "b1"]
 
 
+def test_csv_files_with_other_headers_are_matched_by_name(engine_name: str, parity: Parity) -> None:
+    # Both engines read a list of files with the first one's header and the others by
+    # position: values would be swapped silently. Files are matched by column name instead.
+    spec = """\
+    name: headers
+    sources:
+      raw: {format: csv, path: data/raw}
+    steps:
+      - {name: t, input: raw}
+    sinks:
+      t: {format: parquet, path: out/t}
+    """
+    files = {
+        "data/raw/a.csv": "first,last,n\nA,B,1\n",
+        "data/raw/b.csv": "last,first,n\nD,C,2.5\n",
+        "data/raw/c.csv": "first,last\nE,F\n",
+    }
+    actual, _ = parity.compare(engine_name, spec, files)
+    assert actual.exit_code == 0, actual.report["error"]
+    t = actual.sinks["t"]
+    rows = sorted(zip(t.column("first"), t.column("last"), t.column("n"), strict=True))
+    assert rows == [("A", "B", 1.0), ("C", "D", 2.5), ("E", "F", None)]
+
+
 def _text_lines(folder: Path) -> list[str]:
     lines: list[str] = []
     for path in sorted(folder.rglob("*.csv")):
