@@ -136,19 +136,18 @@ class RichRunConsole(RunConsole):
                             *("∅" if row.get(c) is None else escape(str(row[c])) for c in cols)
                         )
                     self.console.print(sample)
-        if report.get("sinks"):
-            table = Table(title="sinks", title_justify="left")
-            for col in ("sink", "rows", "path"):
+        # what was published: the sinks, then the quarantined rows
+        for title, key, outputs in (
+            ("sinks", "name", report.get("sinks")),
+            ("quarantine", "table", report.get("quarantine")),
+        ):
+            if not outputs:
+                continue
+            table = Table(title=title, title_justify="left")
+            for col in ("sink" if key == "name" else key, "rows", "path"):
                 table.add_column(col, justify="right" if col == "rows" else "left")
-            for sink in report["sinks"]:
-                table.add_row(escape(str(sink["name"])), f"{sink['rows']:,}", escape(sink["path"]))
-            self.console.print(table)
-        if report.get("quarantine"):
-            table = Table(title="quarantine", title_justify="left")
-            for col in ("table", "rows", "path"):
-                table.add_column(col, justify="right" if col == "rows" else "left")
-            for out in report["quarantine"]:
-                table.add_row(escape(str(out["table"])), f"{out['rows']:,}", escape(out["path"]))
+            for out in outputs:
+                table.add_row(escape(str(out[key])), f"{out['rows']:,}", escape(str(out["path"])))
             self.console.print(table)
         for warning in report.get("warnings", ()):
             # e.g. the run history could not be written: the run's own result stands
